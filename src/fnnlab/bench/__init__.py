@@ -1,0 +1,2 @@
+"""The method comparison: protocol, grids, runner (local / dask / ray), result
+store and statistics."""

@@ -1,0 +1,3 @@
+"""Building blocks: activations, normalizations, dropouts, reparametrizations,
+initializers and blocks, each a small ``torch.nn.Module`` (or function) with its
+formula and paper in the docstring, and each kind in a name registry."""

@@ -1,0 +1,7 @@
+"""matplotlib figures, one module per topic. Each function takes the tidy
+DataFrame a fnnlab function returned and returns a ``matplotlib.figure.Figure``."""
+
+import matplotlib
+
+# Figures are written to files (reports, CLI); never open a window.
+matplotlib.use("Agg")

@@ -1,0 +1,2 @@
+"""Training: the fit loop, optimizers and schedules, regularization, callbacks,
+checkpoints."""
