@@ -243,9 +243,11 @@ def format_table(table: pd.DataFrame, fmt: TableFormat = "text") -> str:
         lines += [r"\bottomrule", r"\end{tabular}"]
         return "\n".join(lines) + "\n"
     widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
-    fmt_row = "{:<%d}  {:>%d}  {:>%d}" % tuple(widths)
-    lines = [fmt_row.format(*header)] + [fmt_row.format(*row) for row in rows]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    def line(cells: list[str]) -> str:
+        a, b, c = cells
+        return f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}".rstrip()
+
+    return "\n".join([line(header)] + [line(row) for row in rows]) + "\n"
 
 
 def _latex_sci(text: str) -> str:
