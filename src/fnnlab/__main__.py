@@ -1,0 +1,7 @@
+"""``python -m fnnlab`` runs the ``fnnlab`` command."""
+
+import sys
+
+from fnnlab.cli import main
+
+sys.exit(main())
