@@ -4,6 +4,16 @@ formula and paper in the docstring, and each kind in a name registry."""
 
 from fnnlab.nn.activations import ACTIVATIONS, SELU, Maxout
 from fnnlab.nn.dropout import DROPOUTS, AlphaDropout, GaussianDropout
+from fnnlab.nn.init import (
+    INITIALIZERS,
+    SELUInitWarning,
+    check_selu_init,
+    initialize_,
+    lecun_normal_,
+    lsuv_,
+)
+from fnnlab.nn.normalization import NORMS, BatchRenorm, MeanOnlyBatchNorm
+from fnnlab.nn.reparam import REPARAMS, WeightNormLinear, data_dependent_init_
 
 __all__ = [
     "ACTIVATIONS",
@@ -12,4 +22,16 @@ __all__ = [
     "AlphaDropout",
     "GaussianDropout",
     "Maxout",
+    "INITIALIZERS",
+    "NORMS",
+    "REPARAMS",
+    "BatchRenorm",
+    "MeanOnlyBatchNorm",
+    "SELUInitWarning",
+    "WeightNormLinear",
+    "check_selu_init",
+    "data_dependent_init_",
+    "initialize_",
+    "lecun_normal_",
+    "lsuv_",
 ]
