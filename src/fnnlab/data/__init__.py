@@ -1,0 +1,64 @@
+"""Data in: loaders with clear errors, preprocessing fitted on train only, splits, suites.
+
+The flow is ``load* -> Table -> split -> Splits(train, valid, test of Dataset)``::
+
+    from fnnlab import data
+    table = data.load("breast_cancer")            # or load_csv(path), from_frame(df), ...
+    parts = data.split(table, valid=0.15, test=0.2, seed=0)
+    parts.train.X, parts.train.y                  # float32 features, int64 class codes
+    data.paper_split("../shared/data/iris.csv.gz")  # the SNN paper's UCI protocol
+    for source in data.suite("quick"):            # named data sets for `fnnlab compare`
+        table = source.load()
+
+Files: `dataset.py` (Dataset), `table.py` (Table, from_frame, from_arrays),
+`preprocess.py` (Preprocessor), `splits.py` (Splits, split, from_indices,
+paper_split), `loaders.py` (load, load_file, load_csv, load_parquet, load_npz,
+load_dir), `suites.py` (Source, suite).
+"""
+
+from fnnlab.data.dataset import TASKS, Dataset, Task
+from fnnlab.data.loaders import (
+    BUNDLED,
+    SUFFIXES,
+    csv_files,
+    dataset_name,
+    load,
+    load_csv,
+    load_dir,
+    load_file,
+    load_npz,
+    load_parquet,
+)
+from fnnlab.data.preprocess import IMPUTE_STRATEGIES, Preprocessor
+from fnnlab.data.splits import Splits, from_indices, paper_split, paper_splits_file, split
+from fnnlab.data.suites import SUITES, Source, suite
+from fnnlab.data.table import Table, from_arrays, from_frame
+
+__all__ = [
+    "BUNDLED",
+    "IMPUTE_STRATEGIES",
+    "SUFFIXES",
+    "SUITES",
+    "TASKS",
+    "Dataset",
+    "Preprocessor",
+    "Source",
+    "Splits",
+    "Table",
+    "Task",
+    "csv_files",
+    "dataset_name",
+    "from_arrays",
+    "from_frame",
+    "from_indices",
+    "load",
+    "load_csv",
+    "load_dir",
+    "load_file",
+    "load_npz",
+    "load_parquet",
+    "paper_split",
+    "paper_splits_file",
+    "split",
+    "suite",
+]
