@@ -29,7 +29,7 @@ from sklearn.model_selection import train_test_split
 from fnnlab.data.dataset import Dataset, Task
 from fnnlab.data.loaders import dataset_name, load_file
 from fnnlab.data.preprocess import Preprocessor
-from fnnlab.data.table import Table, from_arrays, from_frame
+from fnnlab.data.table import Table, _label, from_arrays, from_frame
 
 DataLike = Table | pd.DataFrame | tuple[Any, Any]
 
@@ -183,36 +183,16 @@ def from_indices(
     test_index = _positions([] if test is None else test, n, "test")
     if len(train_index) == 0:
         raise ValueError("from_indices: the train part is empty.")
+    _check_disjoint(train_index, test_index, "train", "test")
     if isinstance(valid, (int, float)) and not isinstance(valid, bool):
         if not 0 <= valid < 1:
             raise ValueError(f"from_indices: valid must be a fraction in [0, 1) of the "
                              f"training rows, or row positions; got {valid!r}.")
-        stratified = stratify and table.task == "classification"
-        labels = table.y if stratified else None
-        n_valid = _ceil(valid * len(train_index))
-        if n_valid:
-            if stratified:
-                _check_class_sizes(table, labels[train_index], 2,
-                                   "a stratified train/valid split of the training rows")
-                least = len(table.classes)
-                if min(n_valid, len(train_index) - n_valid) < least:
-                    raise ValueError(
-                        f"Data set {table.name!r}: the training part has {len(train_index)} "
-                        f"rows, too few for a stratified validation fraction of {valid} with "
-                        f"{least} classes: train and valid need at least {least} rows each."
-                    )
-            rng = np.random.RandomState(seed)
-            train_index, valid_index = _carve(table, train_index, n_valid, labels, rng)
-        else:
-            valid_index = np.array([], dtype=np.int64)
+        train_index, valid_index = _carve_valid(table, train_index, valid, seed, stratify)
     else:
         valid_index = _positions(valid, n, "valid")
-    parts = {"train": train_index, "valid": valid_index, "test": test_index}
-    for a, b in (("train", "valid"), ("train", "test"), ("valid", "test")):
-        shared = np.intersect1d(parts[a], parts[b])
-        if len(shared):
-            raise ValueError(f"from_indices: the {a} and {b} parts share {len(shared)} rows "
-                             f"(e.g. row {shared[0]}); the parts must be disjoint.")
+        _check_disjoint(train_index, valid_index, "train", "valid")
+        _check_disjoint(valid_index, test_index, "valid", "test")
     return _build(table, train_index, valid_index, test_index, impute)
 
 
@@ -307,11 +287,18 @@ def _sizes_ok(n: int, valid: float, test: float, least: int) -> bool:
     )
 
 
-def _check_class_sizes(table: Table, codes: np.ndarray, needed: int, what: str) -> None:
+def _check_class_sizes(
+    table: Table, codes: np.ndarray, needed: int, what: str, among: np.ndarray | None = None,
+) -> None:
+    """Raise if a class (of ``among``, default all) has fewer than ``needed`` rows."""
     counts = np.bincount(codes, minlength=len(table.classes))
-    small = [(table.classes[k], int(c)) for k, c in enumerate(counts) if c < needed]
+    among = np.arange(len(counts)) if among is None else among
+    small = [(table.classes[k], int(counts[k])) for k in among if counts[k] < needed]
     if small:
-        listed = ", ".join(f"{label!r} ({count} rows)" for label, count in small[:10])
+        listed = ", ".join(
+            f"{_label(label)} ({count} row{'s' if count != 1 else ''})"
+            for label, count in small[:10]
+        )
         raise ValueError(
             f"Data set {table.name!r}: class {listed} has too few rows for {what}, which "
             f"needs at least {needed} per class. Drop or merge rare classes, or pass "
@@ -325,7 +312,7 @@ def _carve(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split ``rows`` into (kept, held out) with ``n_out`` held out; sorted positions."""
     if n_out == 0:
-        return np.sort(rows), np.array([], dtype=np.int64)
+        return np.sort(rows).astype(np.int64), np.array([], dtype=np.int64)
     try:
         kept, out = train_test_split(
             rows, test_size=n_out, random_state=rng,
@@ -335,6 +322,35 @@ def _carve(
         raise ValueError(f"Data set {table.name!r}: stratified split failed: {error} "
                          f"Pass stratify=False or use more data.") from None
     return np.sort(kept).astype(np.int64), np.sort(out).astype(np.int64)
+
+
+def _check_disjoint(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
+    shared = np.intersect1d(a, b)
+    if len(shared):
+        raise ValueError(f"from_indices: the {name_a} and {name_b} parts share {len(shared)} "
+                         f"rows (e.g. row {shared[0]}); the parts must be disjoint.")
+
+
+def _carve_valid(
+    table: Table, train_index: np.ndarray, valid: float, seed: int, stratify: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out ceil(valid * n_train) of the training rows as validation part."""
+    n_valid = _ceil(valid * len(train_index))
+    if n_valid == 0:
+        return train_index, np.array([], dtype=np.int64)
+    labels = table.y if stratify and table.task == "classification" else None
+    if labels is not None:
+        present = np.unique(labels[train_index])
+        _check_class_sizes(table, labels[train_index], 2,
+                           "a stratified train/valid split of the training rows", present)
+        if min(n_valid, len(train_index) - n_valid) < len(present):
+            raise ValueError(
+                f"Data set {table.name!r}: the training part has {len(train_index)} rows, "
+                f"too few for a stratified validation fraction of {valid} over "
+                f"{len(present)} classes: train and valid need at least {len(present)} rows "
+                f"each."
+            )
+    return _carve(table, train_index, n_valid, labels, np.random.RandomState(seed))
 
 
 def _positions(index: Any, n: int, part: str) -> np.ndarray:

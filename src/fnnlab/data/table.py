@@ -234,6 +234,11 @@ def _rows(mask: np.ndarray, limit: int = 5) -> str:
     return ", ".join(map(str, where[:limit])) + more
 
 
+def _label(value: Any) -> str:
+    """repr of a class label, without numpy's type wrapper (``2``, not ``np.int64(2)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _check_target_present(column: pd.Series, name: str) -> None:
     missing = column.isna().to_numpy()
     if missing.any():
@@ -287,7 +292,7 @@ def _classes(column: pd.Series, name: str) -> np.ndarray:
     if len(classes) < 2:
         raise ValueError(
             f"Data set {name!r}: target column {column.name!r} has a single class "
-            f"({classes[0]!r}) in all {len(labels)} rows; classification needs at least 2 "
+            f"({_label(classes[0])}) in all {len(labels)} rows; classification needs at least 2 "
             f"classes."
         )
     return classes
