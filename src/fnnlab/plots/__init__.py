@@ -5,3 +5,5 @@ import matplotlib
 
 # Figures are written to files (reports, CLI); never open a window.
 matplotlib.use("Agg")
+
+from fnnlab.plots.theory import selu_mapping as selu_mapping  # noqa: E402 (backend first)
