@@ -6,7 +6,8 @@ through its subpackage (``fnnlab.nn``, ``fnnlab.data``, ``fnnlab.diagnostics``,
 """
 
 from fnnlab.registry import Registry
+from fnnlab.training import FitResult, fit, load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["Registry", "__version__"]
+__all__ = ["FitResult", "Registry", "__version__", "fit", "load", "save"]

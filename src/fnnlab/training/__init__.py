@@ -1,2 +1,38 @@
 """Training: the fit loop, optimizers and schedules, regularization, callbacks,
-checkpoints."""
+checkpoints.
+
+One concept per file: ``fit.py`` (the loop, bagging), ``optimizers.py``,
+``schedules.py``, ``regularization.py``, ``callbacks.py``, ``metrics.py``,
+``checkpoint.py`` (save/load, atomic and pickle-safe), ``predict.py``, ``result.py``.
+"""
+
+from fnnlab.training.bagging import Ensemble
+from fnnlab.training.callbacks import Callback, EarlyStopping, FitState, ProgressBar
+from fnnlab.training.checkpoint import load, read, save
+from fnnlab.training.fit import fit, fit_bagged
+from fnnlab.training.metrics import METRICS
+from fnnlab.training.optimizers import OPTIMIZERS, make_optimizer
+from fnnlab.training.predict import predict, predict_proba
+from fnnlab.training.result import FitResult
+from fnnlab.training.schedules import SCHEDULES, Schedule
+
+__all__ = [
+    "METRICS",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "Callback",
+    "EarlyStopping",
+    "Ensemble",
+    "FitResult",
+    "FitState",
+    "ProgressBar",
+    "Schedule",
+    "fit",
+    "fit_bagged",
+    "load",
+    "make_optimizer",
+    "predict",
+    "predict_proba",
+    "read",
+    "save",
+]

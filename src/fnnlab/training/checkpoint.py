@@ -1,0 +1,160 @@
+"""Checkpoints: a model saved as its spec plus its weights, written atomically, loaded safely.
+
+A fnnlab checkpoint is a ``torch.save`` file holding only plain containers, strings,
+numbers and tensors::
+
+    {"format": "fnnlab", "version": 1,
+     "spec": model.spec.to_dict(),        # rebuilds the architecture, no script needed
+     "state_dict": model.state_dict(),
+     "extra": {...},                      # e.g. the likelihood, class labels
+     "training": {...}}                   # only in resumable checkpoints written by fit
+
+Writing goes to a temporary file in the same folder, which is flushed, synced and then
+renamed over the target with ``os.replace`` (atomic on POSIX and Windows), so a kill
+mid-write leaves either the old file or the new one, never a torn one. Reading uses
+``torch.load(weights_only=True)``, whose unpickler only builds tensors and plain
+containers: a file tampered to contain any other pickled object is refused instead of
+running its code.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["load", "read", "save", "write"]
+
+_FORMAT = "fnnlab"
+_VERSION = 1
+_PLAIN = (str, int, float, bool, type(None), torch.Tensor, torch.Size)
+
+
+def _check_plain(value: Any, where: str) -> None:
+    """Raise TypeError unless ``value`` is built from types ``weights_only`` can load."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_plain(key, where)
+            _check_plain(item, f"{where}[{key!r}]")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_plain(item, f"{where}[{i}]")
+    elif not isinstance(value, _PLAIN):
+        raise TypeError(
+            f"Checkpoint value {where} has type {type(value).__name__}; checkpoints hold only "
+            f"tensors, numbers, strings, None, lists and dicts, so they can be loaded without "
+            f"running code. Convert it (e.g. to a string or a list)."
+        )
+
+
+def write(payload: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Write ``payload`` to ``path`` atomically (temporary file + ``os.replace``)."""
+    path = Path(path)
+    _check_plain(payload, "payload")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save(model: torch.nn.Module, path: str | os.PathLike, **extra: Any) -> Path:
+    """Save ``model`` as its spec (JSON-like dict) plus its ``state_dict``, atomically.
+
+    Parameters
+    ----------
+    model : FNN
+        A model with a ``.spec`` (built by :func:`fnnlab.models.build`).
+    path : str or PathLike
+        Target file (conventionally ``.pt``). Its folder is created if needed.
+    **extra
+        Plain values stored alongside (likelihood name, class labels, feature names).
+
+    Returns
+    -------
+    Path
+        The written path.
+    """
+    spec = getattr(model, "spec", None)
+    if spec is None or not hasattr(spec, "to_dict"):
+        raise TypeError(
+            f"save() needs a model built by fnnlab.build (one with a .spec), got "
+            f"{type(model).__name__}. For other modules save the state_dict with torch.save."
+        )
+    payload = {
+        "format": _FORMAT,
+        "version": _VERSION,
+        "spec": spec.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "extra": dict(extra),
+    }
+    return write(payload, path)
+
+
+def read(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint safely and return its dict (see the module docstring).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file holds pickled objects other than tensors and plain containers
+        (refused: loading them could run code), or is not a fnnlab checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Checkpoint {str(path)!r} does not exist.")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        reason = str(error).strip().splitlines()
+        detail = next((line for line in reason if "Unsupported" in line or "GLOBAL" in line),
+                      reason[0] if reason else "")
+        raise ValueError(
+            f"Refusing to load {str(path)!r}: it contains pickled Python objects beyond "
+            f"tensors and plain containers ({detail.strip()}), which could run code when "
+            f"loaded. A fnnlab checkpoint never does; only open files you trust."
+        ) from None
+    except (RuntimeError, EOFError, OSError) as error:
+        raise ValueError(
+            f"{str(path)!r} is not a readable checkpoint ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else ''}). Was it truncated or "
+            f"written by another program?"
+        ) from None
+    if not (isinstance(payload, dict) and payload.get("format") == _FORMAT):
+        raise ValueError(
+            f"{str(path)!r} is not a fnnlab checkpoint (no 'format': 'fnnlab' entry). Save "
+            f"models with fnnlab.save."
+        )
+    return payload
+
+
+def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> torch.nn.Module:
+    """Rebuild the model saved at ``path`` from its spec and load its weights.
+
+    The file is read with ``weights_only=True`` (see :func:`read`). Resumable training
+    checkpoints written by ``fit(checkpoint=...)`` load too, when the model had a spec.
+    """
+    from fnnlab.models import FNNSpec, build
+
+    payload = read(path, map_location)
+    if "spec" not in payload:
+        raise ValueError(
+            f"{str(path)!r} holds no model spec (it was written for a model without .spec); "
+            f"rebuild the module yourself and load payload['state_dict']."
+        )
+    model = build(FNNSpec.from_dict(payload["spec"]))
+    model.load_state_dict(payload["state_dict"])
+    return model.to(map_location)
