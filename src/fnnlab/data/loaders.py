@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn import datasets as skdatasets
 
 from fnnlab.data.dataset import Task
-from fnnlab.data.table import Table, from_arrays, from_frame
+from fnnlab.data.table import Table, _shorten, from_arrays, from_frame
 from fnnlab.registry import Registry
 
 BUNDLED: Registry[Callable[[], Table]] = Registry("dataset")
@@ -95,6 +95,8 @@ def load_file(
     ``target`` is ignored for ``.npz`` files, whose targets are the ``y`` array.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; use load_dir or suite for a folder of CSV files.")
     suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".csv.gz") else path.suffix
     if suffix in (".csv", ".csv.gz"):
         return load_csv(path, target, task=task, name=name)
@@ -204,31 +206,48 @@ def load_npz(
 
 
 def load_dir(path: str | Path, target: str = "target") -> dict[str, Table]:
-    """Load every CSV file (``.csv``, ``.csv.gz``) in a folder: name -> `Table`, sorted."""
-    return {dataset_name(file): load_csv(file, target) for file in csv_files(path)}
+    """Load every CSV file (``.csv``, ``.csv.gz``) in a folder: name -> `Table`, sorted.
+
+    ``MANIFEST.csv`` is metadata, not a data set, and is skipped (see `csv_files`).
+    """
+    return {dataset_name(file): load_csv(file, target) for file in csv_files(path, target)}
 
 
-def csv_files(path: str | Path) -> list[Path]:
-    """The CSV files (``.csv``, ``.csv.gz``) directly in folder ``path``, sorted by name.
+def csv_files(path: str | Path, target: str = "target") -> list[Path]:
+    """The data CSV files (``.csv``, ``.csv.gz``) directly in folder ``path``, sorted by name.
+
+    A file named ``MANIFEST.csv`` (any case) describes the folder, as in the UCI
+    collection's layout, and is skipped. Every other CSV file must have a
+    ``target`` column in its header row; that is checked here, before anything
+    is loaded, so a sweep over the folder fails before its first job.
 
     Raises
     ------
     FileNotFoundError
         ``path`` is not an existing folder.
     ValueError
-        The folder holds no CSV file.
+        The folder holds no data CSV file, or one lacks the target column.
     """
     folder = Path(path)
     if not folder.is_dir():
         raise FileNotFoundError(f"No such data folder: {folder}.")
     files = sorted(
         (f for f in folder.iterdir()
-         if f.is_file() and (f.name.endswith(".csv") or f.name.endswith(".csv.gz"))),
-        key=lambda f: dataset_name(f),
+         if f.is_file() and f.name.lower() != "manifest.csv"
+         and (f.name.endswith(".csv") or f.name.endswith(".csv.gz"))),
+        key=dataset_name,
     )
     if not files:
         raise ValueError(f"Folder {folder} holds no CSV files (.csv or .csv.gz); put one "
                          f"file per data set there, each with a header and a target column.")
+    for file in files:
+        columns = _header(file)
+        if target not in columns:
+            raise ValueError(
+                f"{file} has no target column {target!r} (columns: {_shorten(columns)}). "
+                f"Every CSV file in a data folder is a data set: rename its label column, "
+                f"pass target=..., or move the file out of the folder."
+            )
     return files
 
 
@@ -239,6 +258,14 @@ def dataset_name(path: str | Path) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
+
+
+def _header(path: Path) -> list[str]:
+    """The column names in the header row of a CSV file (empty if unreadable)."""
+    try:
+        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    except (OSError, EOFError, ValueError, UnicodeDecodeError):
+        return []
 
 
 def _unknown_dataset(name: str) -> ValueError:
