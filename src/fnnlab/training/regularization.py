@@ -75,24 +75,22 @@ class WeightNoise:
         self.weights = list(weights)
         self.std = std
         self.generator = generator
-        self.noise: list[Tensor] = []
+        self.saved: list[Tensor] = []
 
     @torch.no_grad()
     def __enter__(self) -> WeightNoise:
-        self.noise = [
-            self.std * torch.randn(w.shape, generator=self.generator, device=w.device,
-                                   dtype=w.dtype)
-            for w in self.weights
-        ]
-        for w, n in zip(self.weights, self.noise, strict=True):
-            w.add_(n)
+        # Keep exact copies: (w + n) - n is not always w in floating point.
+        self.saved = [w.detach().clone() for w in self.weights]
+        for w in self.weights:
+            w.add_(torch.randn(w.shape, generator=self.generator, device=w.device,
+                               dtype=w.dtype), alpha=self.std)
         return self
 
     @torch.no_grad()
     def __exit__(self, *exc: object) -> None:
-        for w, n in zip(self.weights, self.noise, strict=True):
-            w.sub_(n)
-        self.noise = []
+        for w, saved in zip(self.weights, self.saved, strict=True):
+            w.copy_(saved)
+        self.saved = []
 
 
 def clip_(parameters: Sequence[torch.nn.Parameter], clip_norm: float | None = None,

@@ -18,9 +18,10 @@ cosine     ε₀ (1 + cos(π e / E)) / 2                                        
 =========  ===================================================================  ============
 
 E is the number of epochs after warm-up. ``warmup = w > 0`` first raises the rate
-linearly, ε₀ (k + 1) / (w + 1) in epoch k < w (Goyal et al., 2017), then hands over to
-the schedule. Schedules step per epoch, not per batch, so their meaning does not
-change with the batch size.
+linearly, ε_s (k + 1) / (w + 1) in epoch k < w, where ε_s is the schedule's first rate
+(ε₀; 0.1 ε₀ for cyclic, which starts at the bottom of its triangle), then hands over to
+the schedule (Goyal et al., 2017). Schedules step per epoch, not per batch, so their
+meaning does not change with the batch size.
 
 References
 ----------
