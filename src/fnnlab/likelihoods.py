@@ -207,7 +207,7 @@ class Bernoulli(Likelihood):
         return target.float()
 
     def loss(self, outputs: Tensor, target: Tensor) -> Tensor:
-        target = target.float()
+        target = target.to(outputs.dtype)
         if self.label_smoothing:
             target = target * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
         return F.binary_cross_entropy_with_logits(_match(outputs, target), target)
