@@ -456,7 +456,7 @@ def _fit(model, train, valid, *, likelihood, optimizer, lr, epochs, batch_size,
                     loss = lik.loss(out.float(), yb)
                     if not torch.isfinite(loss):
                         diverged = (
-                            f"Loss became {float(loss)} at epoch {epoch}, batch {b} with "
+                            f"Loss became {float(loss.detach())} at epoch {epoch}, batch {b} with "
                             f"lr={sched.lr:g}. Lower lr, clip gradients (clip_norm=1.0) or "
                             f"standardize the features."
                         )
