@@ -65,8 +65,9 @@ def test_lecun_normal_is_truncated_at_two_sd_with_variance_exactly_one_over_fan_
     sd = math.sqrt(1 / FAN_IN) / 0.87962566103423978
     assert weight.abs().max().item() <= 2 * sd + 1e-7
     # Without the correction torch's trunc_normal_ loses ~23% of the variance.
-    plain = nn.init.trunc_normal_(torch.empty(1000, FAN_IN), 0, FAN_IN**-0.5,
-                                  -2 * FAN_IN**-0.5, 2 * FAN_IN**-0.5)
+    plain = nn.init.trunc_normal_(
+        torch.empty(1000, FAN_IN), 0, FAN_IN**-0.5, -2 * FAN_IN**-0.5, 2 * FAN_IN**-0.5
+    )
     assert plain.var().item() * FAN_IN == pytest.approx(0.774, abs=0.01)
 
 
@@ -77,8 +78,9 @@ def test_aliases_point_to_the_same_initializer():
 
 
 def test_initialize_sets_linear_weights_zeros_biases_and_skips_weight_norm():
-    model = nn.Sequential(nn.Linear(50, 40), nn.LayerNorm(40), WeightNormLinear(40, 30),
-                          nn.Linear(30, 2))
+    model = nn.Sequential(
+        nn.Linear(50, 40), nn.LayerNorm(40), WeightNormLinear(40, 30), nn.Linear(30, 2)
+    )
     wn_state = {k: v.clone() for k, v in model[2].state_dict().items()}
     torch.manual_seed(3)
     initialize_(model, "orthogonal")
@@ -114,8 +116,11 @@ def _relu_stack(widths=(20, 64, 64, 64, 10)) -> nn.Sequential:
 
 def _linear_outputs(model: nn.Module, x: torch.Tensor, kinds=(nn.Linear,)) -> list[torch.Tensor]:
     outs: list[torch.Tensor] = []
-    handles = [m.register_forward_hook(lambda _m, _a, o: outs.append(o.detach()))
-               for m in model.modules() if isinstance(m, kinds)]
+    handles = [
+        m.register_forward_hook(lambda _m, _a, o: outs.append(o.detach()))
+        for m in model.modules()
+        if isinstance(m, kinds)
+    ]
     model(x)
     for h in handles:
         h.remove()
@@ -133,8 +138,9 @@ def test_lsuv_gives_unit_output_variance_in_every_layer():
 
 
 def test_lsuv_rescales_g_of_weight_norm_layers():
-    model = nn.Sequential(nn.Linear(10, 32), nn.Tanh(), WeightNormLinear(32, 32), nn.Tanh(),
-                          nn.Linear(32, 4))
+    model = nn.Sequential(
+        nn.Linear(10, 32), nn.Tanh(), WeightNormLinear(32, 32), nn.Tanh(), nn.Linear(32, 4)
+    )
     x = torch.randn(128, 10) * 3
     lsuv_(model, x, tol=0.01)
     for out in _linear_outputs(model, x, kinds=(nn.Linear, WeightNormLinear)):
@@ -143,8 +149,9 @@ def test_lsuv_rescales_g_of_weight_norm_layers():
 
 def test_lsuv_warns_when_a_layer_cannot_reach_the_tolerance():
     model = nn.Sequential(REPARAMS.create("spectral_norm", 10, 10))  # scale-invariant
-    with pytest.warns(UserWarning, match="not 1 \\+- 0.01"):
+    with pytest.warns(UserWarning, match="not 1 \\+- 0.01") as record:
         lsuv_(model, torch.randn(64, 10) * 10, tol=0.01, max_iter=2)
+    assert record[0].filename == __file__
 
 
 def _selu_net_moments(init, depth: int = 64, width: int = 256) -> list[tuple[float, float]]:

@@ -73,8 +73,9 @@ def test_batch_renorm_with_unit_limits_equals_batch_norm():
 
 
 def test_batch_renorm_corrects_towards_shifted_running_mean():
-    renorm = BatchRenorm(F, momentum=0.0, r_max=3.0, d_max=5.0, relax_start=0,
-                         r_max_end=0, d_max_end=0)
+    renorm = BatchRenorm(
+        F, momentum=0.0, r_max=3.0, d_max=5.0, relax_start=0, r_max_end=0, d_max_end=0
+    )
     ref = nn.BatchNorm1d(F)
     with torch.no_grad():
         renorm.running_mean.fill_(1.0)
@@ -87,8 +88,9 @@ def test_batch_renorm_corrects_towards_shifted_running_mean():
 
 
 def test_batch_renorm_clips_r_and_d_at_their_limits():
-    renorm = BatchRenorm(F, momentum=0.0, r_max=2.0, d_max=0.5, relax_start=0,
-                         r_max_end=0, d_max_end=0)
+    renorm = BatchRenorm(
+        F, momentum=0.0, r_max=2.0, d_max=0.5, relax_start=0, r_max_end=0, d_max_end=0
+    )
     with torch.no_grad():
         renorm.running_mean.fill_(10.0)  # d = (mu_B - 10) / sigma << -0.5
         renorm.running_var.fill_(100.0)  # r = sigma_B / 10 < 1 / 2
@@ -147,12 +149,21 @@ def test_batch_renorm_eval_uses_running_statistics():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"r_max": 0.5}, "r_max must be >= 1"), ({"d_max": -1.0}, "d_max must be >= 0"),
-     ({"momentum": 1.5}, "momentum"), ({"relax_start": -1}, "relax_start")],
+    [
+        ({"r_max": 0.5}, "r_max must be >= 1"),
+        ({"d_max": -1.0}, "d_max must be >= 0"),
+        ({"momentum": 1.5}, "momentum"),
+        ({"relax_start": -1}, "relax_start"),
+    ],
 )
 def test_batch_renorm_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         BatchRenorm(F, **kwargs)
+
+
+def test_momentum_none_is_a_type_error():
+    with pytest.raises(TypeError, match="momentum must be a float"):
+        MeanOnlyBatchNorm(F, momentum=None)
 
 
 def test_batch_renorm_needs_two_samples_in_training():
@@ -164,8 +175,9 @@ def test_batch_renorm_gradcheck_float64():
     # momentum=0 freezes the running statistics across gradcheck's many forward
     # passes; they are chosen so r and d are clipped (locally constant), where the
     # stop-gradient is the true derivative.
-    renorm = BatchRenorm(3, momentum=0.0, r_max=1.5, d_max=0.5, relax_start=0,
-                         r_max_end=0, d_max_end=0).double()
+    renorm = BatchRenorm(
+        3, momentum=0.0, r_max=1.5, d_max=0.5, relax_start=0, r_max_end=0, d_max_end=0
+    ).double()
     with torch.no_grad():
         renorm.running_mean.fill_(5.0)
         renorm.running_var.fill_(50.0)

@@ -93,16 +93,21 @@ def test_torch_weight_norm_ignores_writes_to_weight_data_ours_does_not():
 
 def _stack() -> nn.Sequential:
     return nn.Sequential(
-        WeightNormLinear(5, 16), nn.ReLU(),
-        WeightNormLinear(16, 16), nn.ReLU(),
+        WeightNormLinear(5, 16),
+        nn.ReLU(),
+        WeightNormLinear(16, 16),
+        nn.ReLU(),
         WeightNormLinear(16, 3),
     )
 
 
 def _pre_activations(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     outs: list[torch.Tensor] = []
-    handles = [m.register_forward_hook(lambda _m, _a, o: outs.append(o.detach()))
-               for m in model.modules() if isinstance(m, WeightNormLinear)]
+    handles = [
+        m.register_forward_hook(lambda _m, _a, o: outs.append(o.detach()))
+        for m in model.modules()
+        if isinstance(m, WeightNormLinear)
+    ]
     model(x)
     for h in handles:
         h.remove()
@@ -135,8 +140,11 @@ def test_data_dependent_init_sets_g_and_b_from_batch_statistics():
 
 def test_data_dependent_init_with_mean_only_batch_norm():
     model = nn.Sequential(
-        WeightNormLinear(5, 16, bias=False), MeanOnlyBatchNorm(16), nn.ReLU(),
-        WeightNormLinear(16, 8, bias=False), MeanOnlyBatchNorm(8),
+        WeightNormLinear(5, 16, bias=False),
+        MeanOnlyBatchNorm(16),
+        nn.ReLU(),
+        WeightNormLinear(16, 8, bias=False),
+        MeanOnlyBatchNorm(8),
     )
     x = torch.randn(128, 5) * 3 - 2
     data_dependent_init_(model, x)
@@ -149,8 +157,9 @@ def test_data_dependent_init_with_mean_only_batch_norm():
 
 
 def test_data_dependent_init_warns_without_weight_norm_layers():
-    with pytest.warns(UserWarning, match="no WeightNormLinear"):
+    with pytest.warns(UserWarning, match="no WeightNormLinear") as record:
         data_dependent_init_(nn.Linear(3, 2), torch.randn(4, 3))
+    assert record[0].filename == __file__  # points at the caller, not at torch's wrapper
 
 
 def test_data_dependent_init_rejects_a_single_sample():

@@ -64,7 +64,7 @@ INITIALIZERS: Registry = Registry("initializer")
 # Var of a standard normal truncated to [-2, 2]: 1 - 2 * 2 * phi(2) / (Phi(2) - Phi(-2))
 # = 0.7737. Dividing the sd by its square root (0.8796) restores the variance.
 _TRUNC = 2.0
-_TRUNC_VAR = 1.0 - 2.0 * _TRUNC * math.exp(-_TRUNC**2 / 2) / math.sqrt(2 * math.pi) / math.erf(
+_TRUNC_VAR = 1.0 - 2.0 * _TRUNC * math.exp(-(_TRUNC**2) / 2) / math.sqrt(2 * math.pi) / math.erf(
     _TRUNC / math.sqrt(2)
 )
 

@@ -39,6 +39,8 @@ def _check_features(name: str, num_features: int) -> None:
 
 
 def _check_momentum(name: str, momentum: float) -> None:
+    if isinstance(momentum, bool) or not isinstance(momentum, int | float):
+        raise TypeError(f"{name}: momentum must be a float in [0, 1], got {momentum!r}.")
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(
             f"{name}: momentum is the running-average update rate and must be in [0, 1], "

@@ -197,14 +197,13 @@ def data_dependent_init_(module: nn.Module, x: Tensor, eps: float = 1e-10) -> nn
         raise TypeError(f"data_dependent_init_ expects x as a Tensor, got {type(x)}.")
     if x.dim() < 1 or x.shape[0] < 2:
         raise ValueError(
-            f"data_dependent_init_ needs a batch of at least 2 samples, got shape "
-            f"{tuple(x.shape)}."
+            f"data_dependent_init_ needs a batch of at least 2 samples, got shape {tuple(x.shape)}."
         )
     layers = [m for m in module.modules() if isinstance(m, WeightNormLinear)]
     if not layers:
         warnings.warn(
             "data_dependent_init_ found no WeightNormLinear layer; nothing was changed.",
-            stacklevel=2,
+            stacklevel=3,  # 1: here, 2: torch.no_grad's wrapper, 3: caller
         )
         return module
 
@@ -238,6 +237,6 @@ def data_dependent_init_(module: nn.Module, x: Tensor, eps: float = 1e-10) -> nn
         warnings.warn(
             f"data_dependent_init_: {len(missed)} of {len(layers)} WeightNormLinear layers "
             f"were not called by the forward pass and keep their previous g and b.",
-            stacklevel=2,
+            stacklevel=3,
         )
     return module
