@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,13 @@ def read(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Checkpoint {str(path)!r} does not exist.")
+    if not zipfile.is_zipfile(path):
+        # torch.save writes a zip archive; anything else is junk or a bare pickle,
+        # which we never unpickle.
+        raise ValueError(
+            f"{str(path)!r} is not a fnnlab checkpoint: it is not in torch.save's archive "
+            f"format (a bare pickle or another file). Save models with fnnlab.save."
+        )
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:

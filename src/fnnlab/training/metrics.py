@@ -56,15 +56,15 @@ def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray,
 def roc_auc(y_true: np.ndarray, y_pred: np.ndarray, y_proba: np.ndarray | None) -> float:
     """ROC AUC; one-vs-rest macro average for more than two classes. NaN if one class."""
     proba = _need_proba("roc_auc", y_proba)
-    if np.unique(y_true).size < 2:
-        return float("nan")
-    if proba.shape[1] == 2:
-        return float(skm.roc_auc_score(y_true, proba[:, 1]))
     present = np.unique(y_true)
+    if present.size < 2:
+        return float("nan")
     if present.size < proba.shape[1]:
         # sklearn's OvR needs every column's class present; score the present ones.
         proba = proba[:, present] / proba[:, present].sum(1, keepdims=True)
         y_true = np.searchsorted(present, y_true)
+    if proba.shape[1] == 2:
+        return float(skm.roc_auc_score(y_true, proba[:, 1]))
     return float(skm.roc_auc_score(y_true, proba, multi_class="ovr", average="macro"))
 
 

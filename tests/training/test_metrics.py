@@ -1,0 +1,51 @@
+"""Metrics against hand-computed values."""
+
+import numpy as np
+import pytest
+
+from fnnlab.training import METRICS
+
+Y = np.array([0, 0, 1, 1, 2, 2])
+PROBA = np.array([[0.8, 0.1, 0.1], [0.4, 0.5, 0.1], [0.2, 0.7, 0.1],
+                  [0.1, 0.2, 0.7], [0.1, 0.1, 0.8], [0.3, 0.3, 0.4]])
+PRED = PROBA.argmax(1)
+
+
+def m(name, *args):
+    return METRICS.get(name)(*args)
+
+
+def test_classification_metrics():
+    assert m("accuracy", Y, PRED, PROBA) == pytest.approx(4 / 6)
+    # recalls: class 0: 1/2, class 1: 1/2, class 2: 2/2.
+    assert m("balanced_accuracy", Y, PRED, PROBA) == pytest.approx((0.5 + 0.5 + 1) / 3)
+    expected = -np.mean(np.log(PROBA[np.arange(6), Y]))
+    assert m("log_loss", Y, PRED, PROBA) == pytest.approx(expected)
+
+
+def test_binary_roc_auc_counts_ordered_pairs():
+    y = np.array([0, 0, 1, 1])
+    p1 = np.array([0.1, 0.6, 0.4, 0.9])
+    # Pairs (neg, pos) ranked correctly: (0.1,0.4) (0.1,0.9) (0.6,0.9); wrong: (0.6,0.4).
+    proba = np.stack([1 - p1, p1], 1)
+    assert m("roc_auc", y, None, proba) == pytest.approx(3 / 4)
+
+
+def test_ovr_roc_auc_is_macro_average_and_tolerates_missing_classes():
+    value = m("roc_auc", Y, PRED, PROBA)
+    assert 0.5 < value <= 1.0
+    assert np.isnan(m("roc_auc", np.zeros(3, int), None, PROBA[:3]))
+    assert 0 <= m("roc_auc", Y[:4], None, PROBA[:4]) <= 1
+
+
+def test_regression_metrics():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    p = np.array([1.5, 2.0, 2.0, 5.0])
+    assert m("mse", y, p, None) == pytest.approx((0.25 + 0 + 1 + 1) / 4)
+    assert m("mae", y, p, None) == pytest.approx((0.5 + 0 + 1 + 1) / 4)
+    assert m("r2", y, p, None) == pytest.approx(1 - 2.25 / 5.0)
+
+
+def test_probability_metrics_need_probabilities():
+    with pytest.raises(ValueError, match="needs class probabilities"):
+        m("log_loss", Y, PRED, None)
