@@ -1,0 +1,1 @@
+"""Experiments that re-run the claims of the reference notes, each returning tidy DataFrames."""
