@@ -1,0 +1,544 @@
+"""scikit-learn estimators: ``FNNClassifier`` and ``FNNRegressor``.
+
+Both follow scikit-learn's estimator contract (``__init__`` only stores plain
+values, ``fit`` does the work and returns ``self``, fitted attributes end in ``_``)
+so they work in ``Pipeline``, ``GridSearchCV``, ``cross_val_score`` and pass
+``sklearn.utils.estimator_checks``. ``fit`` turns the parameters into an
+:class:`~fnnlab.models.FNNSpec` and trains it with the same :func:`fnnlab.models.build`
+and :func:`fnnlab.training.fit` as the rest of fnnlab, so
+
+    FNNClassifier(method="snn", depth=8, random_state=0).fit(X, y)
+
+trains the network that ``fit(build(FNNSpec(..., method="snn", depth=8)), (X, y),
+likelihood="categorical", seed=0)`` trains, with its weights initialized under
+``torch.manual_seed(0)``.
+
+The estimators do **not** scale their inputs, like scikit-learn's ``MLPClassifier``:
+self-normalizing networks (and every method here) assume standardized features, so
+put a ``StandardScaler`` in front of them in a ``Pipeline``; for a regression target
+far from unit scale, wrap the regressor in ``TransformedTargetRegressor``.
+
+References
+----------
+Buitinck et al., "API design for machine learning software: experiences from the
+scikit-learn project", 2013, arXiv:1309.0238.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from fnnlab.likelihoods import LIKELIHOODS
+from fnnlab.models import FNNSpec, build
+from fnnlab.training.optimizers import make_optimizer
+
+__all__ = ["FNNClassifier", "FNNRegressor"]
+
+# Seeds are drawn below this bound so they fit every RNG torch and NumPy have.
+_MAX_SEED = np.iinfo(np.int32).max
+# Rows per forward pass in predict (bounds the memory of the activations).
+_PREDICT_CHUNK = 8192
+
+
+class _FNNEstimator(BaseEstimator):
+    """Parameters, validation and training shared by the classifier and the regressor.
+
+    Subclasses set ``_likelihood_name`` (per fit) and implement ``_encode_targets``.
+    """
+
+    def __init__(
+        self,
+        method: str | None = "snn",
+        depth: int = 8,
+        width: int = 256,
+        activation: str | None = None,
+        norm: str | None = None,
+        init: str | None = None,
+        dropout: float | None = None,
+        input_dropout: float | None = None,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        epochs: int = 100,
+        batch_size: int = 64,
+        early_stopping: int | None = None,
+        validation_fraction: float = 0.1,
+        random_state: int | np.random.RandomState | None = None,
+        device: str = "cpu",
+        warm_start: bool = False,
+        verbose: bool = False,
+    ) -> None:
+        self.method = method
+        self.depth = depth
+        self.width = width
+        self.activation = activation
+        self.norm = norm
+        self.init = init
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.device = device
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    # -- parameters -------------------------------------------------------------------
+
+    def _check_params(self) -> None:
+        """Validate the training parameters; ``FNNSpec`` validates the architecture."""
+        name = type(self).__name__
+        _check_int(self.epochs, f"{name}.epochs", 1)
+        _check_int(self.batch_size, f"{name}.batch_size", 1)
+        if self.early_stopping is not None:
+            _check_int(self.early_stopping, f"{name}.early_stopping", 1,
+                       hint=" (patience in epochs) or None")
+            if not (isinstance(self.validation_fraction, numbers.Real)
+                    and 0.0 < self.validation_fraction < 1.0):
+                raise ValueError(
+                    f"{name}.validation_fraction must be in (0, 1) when early_stopping is "
+                    f"set, got {self.validation_fraction!r}."
+                )
+        for field, low in (("lr", 0.0), ("weight_decay", None)):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name}.{field} must be a number, got {value!r}.")
+            if (low is not None and not value > low) or value < 0:
+                raise ValueError(f"{name}.{field} must be "
+                                 f"{'> 0' if low is not None else '>= 0'}, got {value!r}.")
+
+    def _spec(self, n_features: int, n_outputs: int) -> FNNSpec:
+        return FNNSpec(
+            in_features=n_features, out_features=n_outputs, depth=self.depth,
+            width=self.width, method=self.method, activation=self.activation, norm=self.norm,
+            init=self.init, dropout=self.dropout, input_dropout=self.input_dropout,
+        )
+
+    def _seed(self) -> int:
+        """The fit's seed: ``random_state`` itself when it is an int, else a fresh draw."""
+        if isinstance(self.random_state, numbers.Integral) and not isinstance(
+                self.random_state, bool):
+            return int(self.random_state) % _MAX_SEED
+        return int(check_random_state(self.random_state).randint(_MAX_SEED))
+
+    # -- training ---------------------------------------------------------------------
+
+    def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> _FNNEstimator:
+        """Shared body of ``fit`` (``incremental=False``) and ``partial_fit``."""
+        self._check_params()
+        first = not (incremental or self.warm_start) or not hasattr(self, "model_")
+        X, y = validate_data(self, X, y, reset=first, **self._validation_options())
+        target, n_outputs = self._encode_targets(y, first=first, classes=classes)
+        spec = self._spec(self.n_features_in_, n_outputs)
+        if first:
+            seed = self._seed()
+            # The initial weights come from torch's global generator; fork it so the fit
+            # is reproducible from random_state and leaves the caller's RNG untouched.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                model = build(spec)
+            self.spec_ = spec
+            self.model_ = model
+            self.n_iter_ = 0
+            self.history_ = None
+            self._optimizer = None
+        elif spec != self.spec_:
+            raise ValueError(
+                f"{type(self).__name__} was fitted with {self.spec_!r}, but the current "
+                f"parameters describe {spec!r}. Set warm_start=False (or call fit instead "
+                f"of partial_fit) to train a new network."
+            )
+        else:
+            # Continue with other shuffles than the epochs already run.
+            seed = (self._seed() + self.n_iter_) % _MAX_SEED
+        x = torch.tensor(X, dtype=torch.float32)
+        train: tuple[torch.Tensor, torch.Tensor] = (x, target)
+        valid = None
+        if self.early_stopping is not None and not incremental:
+            train, valid = self._holdout(x, target, seed)
+        # A namespace with n_classes, so a partial_fit batch that lacks the last classes
+        # still trains all outputs.
+        data = SimpleNamespace(X=train[0], y=train[1], n_classes=self._n_classes())
+        from fnnlab.training import fit
+
+        result = fit(
+            self.model_, data, valid, likelihood=self._likelihood(),
+            optimizer=self._make_optimizer, lr=self.lr, weight_decay=self.weight_decay,
+            epochs=1 if incremental else self.epochs, batch_size=self.batch_size,
+            early_stopping=None if incremental else self.early_stopping, seed=seed,
+            device=self.device, progress=bool(self.verbose),
+        )
+        self.model_ = result.model
+        history = result.history.copy()
+        history["epoch"] = history["epoch"] + self.n_iter_
+        self.history_ = (history if self.history_ is None
+                         else pd.concat([self.history_, history], ignore_index=True))
+        self.n_iter_ += len(history)
+        return self
+
+    def _make_optimizer(self, params: Any, lr: float,
+                        weight_decay: float = 0.0) -> torch.optim.Optimizer:
+        """The optimizer factory handed to ``fit``: one optimizer per fitted network.
+
+        Warm-start fits and ``partial_fit`` calls reuse it, so momentum and Adam's
+        moment estimates carry over as in one long run; ``lr`` and ``weight_decay`` are
+        refreshed in case ``set_params`` changed them.
+        """
+        if self._optimizer is None:
+            self._optimizer = make_optimizer(self.optimizer, params, lr,
+                                             weight_decay=weight_decay)
+        for group in self._optimizer.param_groups:
+            group.update(lr=lr, initial_lr=lr, weight_decay=weight_decay)
+        return self._optimizer
+
+    def _holdout(self, x: torch.Tensor, target: torch.Tensor, seed: int) -> tuple[Any, Any]:
+        """Split off ``validation_fraction`` of the rows for early stopping."""
+        stratify = target.numpy() if self._stratify else None
+        try:
+            train_idx, valid_idx = train_test_split(
+                np.arange(len(x)), test_size=self.validation_fraction, random_state=seed,
+                stratify=stratify,
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"{type(self).__name__} could not hold out validation_fraction="
+                f"{self.validation_fraction} of {len(x)} samples for early stopping: {error} "
+                f"Pass more samples, a larger validation_fraction, or early_stopping=None."
+            ) from None
+        train_idx, valid_idx = torch.as_tensor(train_idx), torch.as_tensor(valid_idx)
+        return (x[train_idx], target[train_idx]), (x[valid_idx], target[valid_idx])
+
+    def _outputs(self, X: Any) -> np.ndarray:
+        """Raw network outputs for ``X`` in float64, shape (n_samples, n_outputs).
+
+        Note [float64 predictions]: the float32 matrix kernels round differently for
+        different numbers of rows, so a row's float32 output changes in the 8th digit
+        with the batch it came in. scikit-learn requires predictions that do not depend
+        on the batch (``check_methods_subset_invariance``), so predictions run on a
+        float64 copy of the trained network; its weights equal the float32 ones exactly.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        model = copy.deepcopy(self.model_).double().eval()
+        device = next(model.parameters()).device
+        x = torch.from_numpy(X)
+        with torch.no_grad():
+            chunks = [model(x[i:i + _PREDICT_CHUNK].to(device)).cpu()
+                      for i in range(0, len(x), _PREDICT_CHUNK)]
+        return torch.cat(chunks).numpy()
+
+    def __sklearn_tags__(self):  # noqa: D105 - scikit-learn's tags API (>= 1.6)
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = self.device != "cpu"
+        return tags
+
+
+def _check_int(value: Any, name: str, low: int, hint: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int{hint}, got {value!r}.")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}{hint}, got {value!r}.")
+
+
+class FNNClassifier(ClassifierMixin, _FNNEstimator):
+    """A deep feedforward network classifier (softmax output, cross-entropy loss).
+
+    Parameters
+    ----------
+    method : str or None, default="snn"
+        Preset from ``fnnlab.models.METHODS`` ("snn", "msra", "batchnorm", "layernorm",
+        "weightnorm", "highway", "resnet", ...). The architecture parameters below that
+        are None take the preset's choice.
+    depth, width : int, default=8, 256
+        Number of hidden blocks and units per hidden layer.
+    activation, norm, init : str or None, default=None
+        Names in ``fnnlab.nn.ACTIVATIONS``, ``NORMS``, ``INITIALIZERS``; None = preset.
+    dropout, input_dropout : float or None, default=None
+        Dropout rate of the hidden layers and of the input; None = preset (no dropout).
+    optimizer : str, default="adam"
+        Name in ``fnnlab.training.OPTIMIZERS`` ("sgd", "momentum", "adam", ...).
+    lr : float, default=1e-3
+        Learning rate.
+    weight_decay : float, default=0.0
+        L2 penalty λ (adds λθ to the gradient).
+    epochs : int, default=100
+        Passes over the training data (the maximum, with early stopping).
+    batch_size : int, default=64
+        Minibatch size.
+    early_stopping : int or None, default=None
+        Patience in epochs. When set, ``validation_fraction`` of the training data
+        (stratified) is held out, training stops once its loss has not improved for
+        this many epochs, and the best epoch's weights are kept.
+    validation_fraction : float, default=0.1
+        Share of the samples held out when ``early_stopping`` is set.
+    random_state : int, RandomState or None, default=None
+        Seed of the weight initialization, the minibatch order and dropout. An int
+        gives the same network on every fit (on CPU); None gives a different one.
+    device : str, default="cpu"
+        "cpu", "cuda" or "auto"; the fitted ``model_`` stays on this device.
+    warm_start : bool, default=False
+        If True, ``fit`` continues training the fitted network for ``epochs`` more
+        epochs instead of starting anew (the data must have the same features and
+        classes, and the architecture parameters must not change).
+    verbose : bool, default=False
+        Show a progress bar.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+    spec_ : FNNSpec
+        The architecture that was built.
+    model_ : fnnlab.models.FNN
+        The trained network (a ``torch.nn.Module``); it outputs logits.
+    history_ : pandas.DataFrame
+        One row per epoch trained (``fnnlab.training.FitResult.history``; epochs keep
+        counting across ``warm_start`` fits and ``partial_fit`` calls).
+    n_iter_ : int
+        Number of epochs trained.
+
+    Notes
+    -----
+    Inputs are not standardized; use ``make_pipeline(StandardScaler(), FNNClassifier())``.
+    """
+
+    _stratify = True
+
+    def _validation_options(self) -> dict[str, Any]:
+        return {"dtype": np.float32}
+
+    def _likelihood(self) -> str:
+        return "categorical"
+
+    def _n_classes(self) -> int | None:
+        return len(self.classes_)
+
+    def _encode_targets(self, y: np.ndarray, *, first: bool,
+                        classes: Any = None) -> tuple[torch.Tensor, int]:
+        check_classification_targets(y)
+        if first:
+            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            if len(labels) < 2:
+                raise ValueError(
+                    f"FNNClassifier needs at least 2 classes, but y has 1 class "
+                    f"({labels.tolist()}). Pass samples of every class."
+                )
+            self.classes_ = labels
+        unseen = np.setdiff1d(y, self.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"y contains labels {unseen.tolist()} that are not in classes_ "
+                f"{self.classes_.tolist()}. Pass every label in `classes` on the first call to "
+                f"partial_fit, or fit with warm_start=False."
+            )
+        return torch.as_tensor(np.searchsorted(self.classes_, y), dtype=torch.int64), len(
+            self.classes_)
+
+    def fit(self, X: Any, y: Any) -> FNNClassifier:
+        """Train a new network on ``(X, y)`` (or continue, with ``warm_start=True``).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels (numbers or strings).
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, incremental=False)
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> FNNClassifier:
+        """Train one epoch on ``(X, y)``, starting a new network on the first call.
+
+        Parameters
+        ----------
+        X, y : as in :meth:`fit`.
+        classes : array-like of shape (n_classes,), default=None
+            All class labels; required on the first call (a batch may lack some
+            classes), ignored afterwards.
+
+        Returns
+        -------
+        self
+        """
+        if not hasattr(self, "model_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Logits: shape (n_samples, n_classes), or (n_samples,) log-odds of ``classes_[1]``
+        for two classes."""
+        z = self._outputs(X)
+        return z[:, 1] - z[:, 0] if len(self.classes_) == 2 else z
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities softmax(z), shape (n_samples, n_classes), rows sum to 1."""
+        z = self._outputs(X)
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Log class probabilities z - logsumexp(z)."""
+        z = self._outputs(X)
+        z -= z.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class label for each row."""
+        z = self._outputs(X)
+        return self.classes_[np.argmax(z, axis=1)]
+
+
+class FNNRegressor(RegressorMixin, _FNNEstimator):
+    """A deep feedforward network regressor; one or several targets.
+
+    Parameters
+    ----------
+    likelihood : str, default="gaussian"
+        Regression likelihood from ``fnnlab.likelihoods.LIKELIHOODS``: "gaussian"
+        (squared error, predicts the mean), "laplace" (absolute error, the median) or
+        "poisson" (counts y >= 0, a softplus rate).
+    **others
+        As in :class:`FNNClassifier` (``early_stopping`` holds out a random, not
+        stratified, share).
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of targets.
+    spec_, model_, history_, n_iter_, n_features_in_, feature_names_in_
+        As in :class:`FNNClassifier`.
+
+    Notes
+    -----
+    Neither inputs nor targets are standardized; use
+    ``TransformedTargetRegressor(make_pipeline(StandardScaler(), FNNRegressor()),
+    transformer=StandardScaler())`` for targets far from unit scale.
+    """
+
+    _stratify = False
+
+    def __init__(
+        self,
+        likelihood: str = "gaussian",
+        method: str | None = "snn",
+        depth: int = 8,
+        width: int = 256,
+        activation: str | None = None,
+        norm: str | None = None,
+        init: str | None = None,
+        dropout: float | None = None,
+        input_dropout: float | None = None,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        epochs: int = 100,
+        batch_size: int = 64,
+        early_stopping: int | None = None,
+        validation_fraction: float = 0.1,
+        random_state: int | np.random.RandomState | None = None,
+        device: str = "cpu",
+        warm_start: bool = False,
+        verbose: bool = False,
+    ) -> None:
+        super().__init__(
+            method=method, depth=depth, width=width, activation=activation, norm=norm,
+            init=init, dropout=dropout, input_dropout=input_dropout, optimizer=optimizer,
+            lr=lr, weight_decay=weight_decay, epochs=epochs, batch_size=batch_size,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            random_state=random_state, device=device, warm_start=warm_start, verbose=verbose,
+        )
+        self.likelihood = likelihood
+
+    def _validation_options(self) -> dict[str, Any]:
+        return {"dtype": np.float32, "multi_output": True, "y_numeric": True}
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _n_classes(self) -> int | None:
+        return None
+
+    def _likelihood(self) -> str:
+        name = LIKELIHOODS.canonical(self.likelihood)
+        if LIKELIHOODS.get(name).task != "regression":
+            regression = [n for n in LIKELIHOODS.names()
+                          if LIKELIHOODS.get(n).task == "regression"]
+            raise ValueError(
+                f"FNNRegressor.likelihood must be a regression likelihood "
+                f"({', '.join(regression)}), got {self.likelihood!r}. Use FNNClassifier "
+                f"for class labels."
+            )
+        return name
+
+    def _encode_targets(self, y: np.ndarray, *, first: bool,
+                        classes: Any = None) -> tuple[torch.Tensor, int]:
+        if self._likelihood() == "poisson" and np.any(y < 0):
+            raise ValueError(
+                f"The poisson likelihood models counts y >= 0, but y has {int((y < 0).sum())} "
+                f"negative values. Use likelihood='gaussian'."
+            )
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        if first:
+            self.n_outputs_ = n_outputs
+            self._y_ndim = y.ndim
+        elif (n_outputs, y.ndim) != (self.n_outputs_, self._y_ndim):
+            raise ValueError(
+                f"y has shape {y.shape}, but {type(self).__name__} was fitted on "
+                f"{self.n_outputs_} target(s) of {self._y_ndim} dimension(s). Fit anew with "
+                f"warm_start=False."
+            )
+        # Always (N, T): a 1-D y and the column y[:, None] then train the same network.
+        return torch.tensor(y, dtype=torch.float32).reshape(len(y), n_outputs), n_outputs
+
+    def fit(self, X: Any, y: Any) -> FNNRegressor:
+        """Train a new network on ``(X, y)`` (or continue, with ``warm_start=True``).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, incremental=False)
+
+    def partial_fit(self, X: Any, y: Any) -> FNNRegressor:
+        """Train one epoch on ``(X, y)``, starting a new network on the first call."""
+        return self._fit(X, y, incremental=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions shaped like the training targets: (n_samples,) or (n_samples, T)."""
+        z = torch.from_numpy(self._outputs(X))
+        pred = LIKELIHOODS.create(self._likelihood()).predict(z).numpy()
+
+        return pred[:, 0] if self._y_ndim == 1 else pred

@@ -1,0 +1,245 @@
+"""FNNClassifier / FNNRegressor: scikit-learn's estimator checks and the workflows users rely on."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_iris, make_classification, make_regression
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fnnlab.models import FNNSpec
+from fnnlab.sklearn import FNNClassifier, FNNRegressor
+
+# Tiny nets and few epochs keep the ~90 fits of the estimator checks fast; adam with
+# lr=0.01 still learns the blobs / make_regression problems the learning checks use.
+SMALL = dict(depth=2, width=16, epochs=10, batch_size=32, optimizer="adam", lr=0.01)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # The nets here are tiny: one thread avoids threading overhead (and thrashing on a
+    # loaded machine), which dominates these fits. Restored for the other test modules.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def small_classifier(**kw):
+    return FNNClassifier(**{**SMALL, "random_state": 0, **kw})
+
+
+def small_regressor(**kw):
+    return FNNRegressor(**{**SMALL, "random_state": 0, **kw})
+
+
+@parametrize_with_checks([small_classifier(), small_regressor()])
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture
+def binary():
+    X, y = make_classification(n_samples=160, n_features=6, n_informative=4, random_state=0)
+    return StandardScaler().fit_transform(X).astype(np.float32), y
+
+
+@pytest.fixture
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def test_init_stores_parameters_unchanged():
+    clf = FNNClassifier(method="msra", depth=3, dropout=0.5, optimizer="nope", epochs=-1)
+    assert clf.get_params()["method"] == "msra" and clf.optimizer == "nope"
+    assert clf.epochs == -1 and clf.dropout == 0.5  # validated only in fit
+
+
+def test_classifier_learns_iris_with_string_labels(iris):
+    X, y = iris
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = small_classifier(epochs=30).fit(X, names)
+    assert clf.classes_.tolist() == ["setosa", "versicolor", "virginica"]
+    assert clf.predict(X).dtype == names.dtype
+    assert clf.score(X, names) > 0.9
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(X))
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), atol=1e-10)
+    assert clf.decision_function(X).shape == (150, 3)
+
+
+def test_binary_decision_function_is_log_odds_of_second_class(binary):
+    X, y = binary
+    clf = small_classifier().fit(X, np.where(y == 1, "yes", "no"))
+    d = clf.decision_function(X)
+    p = clf.predict_proba(X)
+    assert d.shape == (len(X),)
+    np.testing.assert_allclose(d, np.log(p[:, 1] / p[:, 0]), rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(clf.predict(X), np.where(d > 0, "yes", "no"))
+
+
+def test_fitted_attributes(binary):
+    X, y = binary
+    clf = small_classifier(epochs=3)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    assert clf.fit(X, y) is clf
+    assert clf.n_features_in_ == 6 and clf.n_iter_ == 3
+    assert clf.spec_ == FNNSpec(in_features=6, out_features=2, depth=2, width=16, method="snn")
+    assert clf.model_.spec == clf.spec_
+    assert clf.history_["epoch"].tolist() == [1, 2, 3]
+    assert not hasattr(clf, "feature_names_in_")
+
+
+def test_dataframe_sets_feature_names_and_warns_on_arrays(binary):
+    X, y = binary
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+    clf = small_classifier(epochs=2).fit(frame, pd.Series(y))
+    assert clf.feature_names_in_.tolist() == list(frame.columns)
+    np.testing.assert_array_equal(clf.predict(frame), small_classifier(epochs=2).fit(X, y)
+                                  .predict(X))
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.predict(X)
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(frame[frame.columns[::-1]])
+
+
+def test_same_random_state_gives_identical_predictions(binary):
+    X, y = binary
+    a = small_classifier(random_state=3).fit(X, y).predict_proba(X)
+    b = small_classifier(random_state=3).fit(X, y).predict_proba(X)
+    c = small_classifier(random_state=4).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).max() > 1e-3
+
+
+def test_fit_twice_equals_fit_once_on_second_data(binary, iris):
+    X, y = binary
+    Xi, yi = iris
+    twice = small_classifier().fit(X, y).fit(Xi, yi)
+    once = small_classifier().fit(Xi, yi)
+    assert twice.n_features_in_ == 4 and twice.classes_.tolist() == [0, 1, 2]
+    assert twice.n_iter_ == once.n_iter_ and len(twice.history_) == len(once.history_)
+    np.testing.assert_array_equal(twice.predict_proba(Xi), once.predict_proba(Xi))
+
+
+def test_warm_start_continues_training(binary):
+    X, y = binary
+    clf = small_classifier(epochs=4, warm_start=True).fit(X, y)
+    first = clf.model_
+    loss_before = clf.history_["train_loss"].iloc[-1]
+    clf.fit(X, y)
+    assert clf.model_ is first and clf.n_iter_ == 8
+    assert clf.history_["epoch"].tolist() == list(range(1, 9))
+    # More epochs on the same data keep lowering the training loss.
+    assert clf.history_["train_loss"].iloc[-1] < loss_before
+    with pytest.raises(ValueError, match="warm_start=False"):
+        clf.set_params(depth=3).fit(X, y)
+
+
+def test_warm_start_rejects_new_classes(binary):
+    X, y = binary
+    clf = small_classifier(epochs=2, warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match=r"labels \[2\] that are not in classes_"):
+        clf.fit(X, np.where(y == 1, 2, 0))
+
+
+def test_partial_fit_trains_one_epoch_per_call(binary):
+    X, y = binary
+    clf = small_classifier()
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X[:80], y[:80], classes=[0, 1])
+    clf.partial_fit(X[80:], y[80:])
+    assert clf.n_iter_ == 2 and clf.history_["epoch"].tolist() == [1, 2]
+    for _ in range(10):
+        clf.partial_fit(X, y)
+    assert clf.score(X, y) > 0.8
+    with pytest.raises(ValueError, match="features"):
+        clf.partial_fit(X[:, :3], y)
+
+
+def test_partial_fit_accepts_classes_missing_from_the_first_batch(iris):
+    X, y = iris
+    clf = small_classifier().partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])
+    clf.partial_fit(X, y)
+    assert clf.classes_.tolist() == [0, 1, 2] and clf.predict_proba(X).shape == (150, 3)
+
+
+def test_regressor_multi_output_and_likelihoods():
+    X, y = make_regression(n_samples=200, n_features=5, n_targets=3, noise=1.0,
+                           random_state=0)
+    y = StandardScaler().fit_transform(y)
+    reg = small_regressor(epochs=40).fit(X, y)
+    assert reg.n_outputs_ == 3 and reg.predict(X).shape == (200, 3)
+    assert reg.score(X, y) > 0.9
+    column = small_regressor(epochs=2).fit(X, y[:, :1])
+    assert column.predict(X).shape == (200, 1)
+    assert small_regressor(epochs=2).fit(X, y[:, 0]).predict(X).shape == (200,)
+    counts = np.random.default_rng(0).poisson(2.0, size=200)
+    poisson = small_regressor(likelihood="poisson", epochs=2).fit(X, counts)
+    assert (poisson.predict(X) > 0).all()
+
+
+def test_bad_parameters_raise_in_fit(binary):
+    X, y = binary
+    with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
+        small_classifier(epochs=0).fit(X, y)
+    with pytest.raises(TypeError, match="batch_size must be an int"):
+        small_classifier(batch_size=3.5).fit(X, y)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        small_classifier(lr=0.0).fit(X, y)
+    with pytest.raises(ValueError, match="validation_fraction must be in"):
+        small_classifier(early_stopping=2, validation_fraction=1.0).fit(X, y)
+    with pytest.raises(ValueError, match="Unknown method 'nope'"):
+        small_classifier(method="nope").fit(X, y)
+    with pytest.raises(ValueError, match="regression likelihood"):
+        small_regressor(likelihood="categorical").fit(X, y.astype(float))
+    with pytest.raises(ValueError, match="2 classes"):
+        small_classifier().fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="negative"):
+        small_regressor(likelihood="poisson").fit(X, y - 1.0)
+
+
+def test_early_stopping_holds_out_validation_data(binary):
+    X, y = binary
+    clf = small_classifier(epochs=200, early_stopping=3, validation_fraction=0.25).fit(X, y)
+    assert "valid_loss" in clf.history_.columns
+    assert clf.n_iter_ < 200
+
+
+def test_pickle_round_trip_predicts_the_same(binary):
+    X, y = binary
+    clf = small_classifier().fit(pd.DataFrame(X, columns=list("abcdef")), y)
+    restored = pickle.loads(pickle.dumps(clf))
+    frame = pd.DataFrame(X, columns=list("abcdef"))
+    np.testing.assert_array_equal(restored.predict_proba(frame), clf.predict_proba(frame))
+    assert restored.spec_ == clf.spec_ and restored.get_params() == clf.get_params()
+    assert clone(restored).get_params() == clf.get_params()
+
+
+def test_pipeline_grid_search_over_method_and_depth(iris):
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    pipe = make_pipeline(StandardScaler(), small_classifier(epochs=15))
+    grid = GridSearchCV(pipe, {"fnnclassifier__method": ["snn", "msra"],
+                               "fnnclassifier__depth": [1, 2]}, cv=2, n_jobs=2)
+    grid.fit(X, y)
+    assert set(grid.cv_results_["param_fnnclassifier__method"]) == {"snn", "msra"}
+    assert grid.best_score_ > 0.8
+    assert grid.score(X, y) > 0.8
+
+
+def test_cross_val_score_regressor_in_pipeline():
+    X, y = make_regression(n_samples=150, n_features=4, noise=5.0, random_state=1)
+    pipe = make_pipeline(StandardScaler(), small_regressor(epochs=30))
+    scores = cross_val_score(pipe, X, y / y.std(), cv=3)
+    assert scores.shape == (3,) and scores.min() > 0.8
