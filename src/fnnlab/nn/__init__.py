@@ -3,7 +3,9 @@ initializers and blocks, each a small ``torch.nn.Module`` (or function) with its
 formula and paper in the docstring, and each kind in a name registry."""
 
 from fnnlab.nn.activations import ACTIVATIONS, SELU, Maxout
+from fnnlab.nn.blocks import BLOCKS, Dense, Highway, Residual
 from fnnlab.nn.dropout import DROPOUTS, AlphaDropout, GaussianDropout
+from fnnlab.nn.grid_lstm import GridLSTM, GridLSTMBlock, GridLSTMNetwork, GridLSTMStack
 from fnnlab.nn.init import (
     INITIALIZERS,
     SELUInitWarning,
@@ -17,10 +19,18 @@ from fnnlab.nn.reparam import REPARAMS, WeightNormLinear, data_dependent_init_
 
 __all__ = [
     "ACTIVATIONS",
+    "BLOCKS",
+    "Dense",
+    "Highway",
+    "Residual",
     "DROPOUTS",
     "SELU",
     "AlphaDropout",
     "GaussianDropout",
+    "GridLSTM",
+    "GridLSTMBlock",
+    "GridLSTMNetwork",
+    "GridLSTMStack",
     "Maxout",
     "INITIALIZERS",
     "NORMS",

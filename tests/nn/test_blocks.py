@@ -1,0 +1,91 @@
+import pytest
+import torch
+from torch import nn
+
+from fnnlab.nn import BLOCKS, Dense, Highway, Residual
+
+
+@pytest.mark.parametrize("name", BLOCKS.names())
+def test_every_block_maps_width_to_width_and_backpropagates(name):
+    block = BLOCKS.create(name, 6, 6, activation="tanh")
+    x = torch.randn(5, 6, requires_grad=True)
+    y = block(x)
+    assert y.shape == (5, 6)
+    y.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        lambda: Dense(4, 3, activation="tanh", norm="layer"),
+        lambda: Dense(4, 3, activation="maxout", order="linear_act_norm_drop", norm="layer"),
+        lambda: Residual(4, 4, activation="tanh", norm="layer", branch_scale=0.3),
+        lambda: Highway(4, 4, activation="tanh", gate_bias=-1.0),
+    ],
+    ids=["dense", "dense_maxout", "residual", "highway"],
+)
+def test_blocks_pass_gradcheck_in_float64(block):
+    module = block().double()
+    x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(module, (x,), eps=1e-6, atol=1e-5)
+
+
+def test_dense_applies_its_steps_in_the_configured_order():
+    block = Dense(3, 3, activation="relu", norm="layer", order="linear_act_norm_drop")
+    x = torch.randn(8, 3)
+    expected = block.norm(torch.relu(block.linear(x)))
+    torch.testing.assert_close(block(x), expected)
+    default = Dense(3, 3, activation="relu", norm="layer")
+    torch.testing.assert_close(default(x), torch.relu(default.norm(default.linear(x))))
+
+
+def test_dense_with_maxout_widens_its_linear_map_by_the_pieces():
+    block = Dense(5, 4, activation="maxout")
+    assert block.linear.out_features == 4 * block.act.pieces
+    assert block(torch.randn(2, 5)).shape == (2, 4)
+
+
+def test_bad_order_is_rejected_with_the_allowed_form():
+    with pytest.raises(ValueError, match="'linear' followed by 'norm', 'act' and 'drop'"):
+        Dense(3, 3, order="norm_linear_act_drop")
+
+
+def test_highway_with_closed_gate_carries_input():
+    block = Highway(16, 16, activation="relu", gate_bias=-20.0)
+    x = torch.randn(32, 16)
+    torch.testing.assert_close(block(x), x, atol=1e-6, rtol=0)
+
+
+def test_highway_gate_bias_starts_mostly_closed():
+    block = Highway(64, 64, gate_bias=-2.0)
+    t = block.transform_gate(torch.randn(256, 64))
+    # sigmoid(-2) = 0.119; the random gate weights spread it but keep it well below 1/2.
+    assert 0.05 < t.mean().item() < 0.25
+
+
+def test_residual_branch_scale_multiplies_the_branch():
+    torch.manual_seed(1)
+    full = Residual(8, 8, activation="tanh", norm="none", branch_scale=1.0)
+    scaled = Residual(8, 8, activation="tanh", norm="none", branch_scale=0.25)
+    scaled.load_state_dict(full.state_dict())
+    x = torch.randn(4, 8)
+    torch.testing.assert_close(scaled(x) - x, 0.25 * (full(x) - x))
+
+
+@pytest.mark.parametrize("cls", [Residual, Highway])
+def test_width_changing_skip_blocks_are_rejected(cls):
+    with pytest.raises(ValueError, match="keeps the width"):
+        cls(4, 5)
+
+
+def test_alpha_dropout_in_a_block_uses_the_blocks_selu_parameters():
+    block = Dense(4, 4, activation=lambda: __import__("fnnlab").nn.SELU(alpha=2.0, scale=1.2),
+                  dropout=0.1, dropout_kind="alpha_dropout")
+    assert block.drop.alpha == pytest.approx(2.0) and block.drop.scale == pytest.approx(1.2)
+
+
+def test_dropout_rate_outside_unit_interval_is_rejected():
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.5"):
+        Dense(3, 3, dropout=1.5)
+    assert isinstance(Dense(3, 3, dropout=0.0).drop, nn.Identity)

@@ -1,0 +1,156 @@
+import dataclasses
+import json
+import warnings
+
+import pytest
+import torch
+
+from fnnlab.models import FNN, METHODS, FNNSpec, build
+from fnnlab.nn import Highway, Residual
+
+
+def _layer_stats(model: FNN, x: torch.Tensor) -> list[tuple[float, float]]:
+    stats = []
+    hooks = [block.register_forward_hook(
+        lambda _m, _i, out: stats.append((out.mean().item(), out.var().item())))
+        for block in model.hidden]
+    with torch.no_grad():
+        model(x)
+    for hook in hooks:
+        hook.remove()
+    return stats
+
+
+@pytest.mark.parametrize("method", METHODS.names())
+def test_every_preset_builds_and_trains_one_step(method):
+    model = build(FNNSpec(in_features=5, out_features=3, depth=3, width=8, method=method))
+    x = torch.randn(16, 5)
+    if model.needs_data_init:
+        model.data_init_(x)
+        assert not model.needs_data_init
+    loss = torch.nn.functional.cross_entropy(model(x), torch.randint(0, 3, (16,)))
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert len(model.hidden) == 3
+
+
+@pytest.mark.parametrize("train_mode", [False, True], ids=["eval", "train_alpha_dropout"])
+def test_deep_snn_keeps_every_layer_near_mean_0_variance_1(train_mode):
+    spec = FNNSpec(in_features=64, out_features=2, depth=64, width=256, method="snn",
+                   dropout=0.05 if train_mode else 0.0)
+    model = build(spec).train(train_mode)
+    stats = _layer_stats(model, torch.randn(1024, 64))
+    assert len(stats) == 64
+    for layer, (mean, var) in enumerate(stats):
+        # Tolerances of the issue: a SELU net at the (0, 1) fixed point stays within them
+        # at any depth; with 256 units and 1024 samples the sampling noise is ~0.03.
+        assert abs(mean) < 0.1, f"layer {layer}: mean {mean:.3f}"
+        assert abs(var - 1) < 0.15, f"layer {layer}: variance {var:.3f}"
+
+
+def test_deep_relu_with_glorot_init_loses_its_variance():
+    spec = FNNSpec(in_features=64, out_features=2, depth=64, width=256, method="msra",
+                   init="glorot_normal")
+    stats = _layer_stats(build(spec), torch.randn(1024, 64))
+    # Glorot gives weights variance 1/fan_in here; ReLU halves the second moment per layer.
+    assert stats[-1][1] < 1e-6 * stats[0][1]
+
+
+def test_weightnorm_data_init_gives_unit_variance_pre_activations():
+    spec = FNNSpec(in_features=10, out_features=2, depth=4, width=32, method="weightnorm")
+    model = build(spec)
+    x = torch.randn(500, 10) * 3 + 1
+    assert model.needs_data_init
+    model.data_init_(x)
+    pre = []
+    hooks = [block.linear.register_forward_hook(lambda _m, _i, out: pre.append(out))
+             for block in model.hidden]
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    for out in pre:
+        torch.testing.assert_close(out.mean(0), torch.zeros(32), atol=1e-4, rtol=0)
+        torch.testing.assert_close(out.var(0, unbiased=False), torch.ones(32), atol=1e-3,
+                                   rtol=0)
+
+
+def test_data_init_flag_survives_a_state_dict_round_trip():
+    spec = FNNSpec(in_features=3, out_features=2, depth=2, width=4, method="weightnorm")
+    model = build(spec).data_init_(torch.randn(20, 3))
+    clone = build(spec)
+    clone.load_state_dict(model.state_dict())
+    assert not clone.needs_data_init
+
+
+def test_spec_overrides_the_preset_field_by_field():
+    spec = FNNSpec(in_features=4, out_features=2, method="snn", depth=3, dropout=0.1)
+    r = spec.resolved()
+    assert (r.activation, r.init, r.dropout_kind, r.dropout) == (
+        "selu", "lecun_normal", "alpha_dropout", 0.1)
+    assert FNNSpec(in_features=4, out_features=2, method="snn", activation="tanh",
+                   init="glorot_normal").resolved().activation == "tanh"
+
+
+def test_presets_build_the_blocks_they_name():
+    resnet = build(FNNSpec(in_features=4, out_features=2, depth=3, width=8, method="resnet"))
+    highway = build(FNNSpec(in_features=4, out_features=2, depth=3, width=8, method="highway"))
+    assert all(isinstance(b, Residual) for b in resnet.hidden[1:])
+    assert all(isinstance(b, Highway) for b in highway.hidden[1:])
+
+
+def test_spec_round_trips_through_json_and_is_hashable():
+    spec = FNNSpec(in_features=4, out_features=2, depth=3, width=8, method="snn",
+                   activation_params={"alpha": 2.0, "scale": 1.1})
+    again = FNNSpec.from_json(json.dumps(json.loads(spec.to_json())))
+    assert again == spec and hash(again) == hash(spec)
+    assert dataclasses.replace(spec, depth=5).depth == 5
+
+
+def test_activation_params_reach_the_selu():
+    spec = FNNSpec(in_features=4, out_features=2, depth=2, width=8, method="snn", dropout=0.1,
+                   activation_params={"alpha": 2.0, "scale": 1.2})
+    model = build(spec)
+    act = model.hidden[0].act
+    assert (act.alpha, act.scale) == (2.0, 1.2)
+    assert model.hidden[0].drop.alpha == pytest.approx(2.0)
+
+
+def test_selu_with_another_init_warns_and_says_why():
+    with pytest.warns(UserWarning, match="instead of .lecun_normal."):
+        build(FNNSpec(in_features=4, out_features=2, depth=2, width=8, method="snn",
+                      init="he_normal"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build(FNNSpec(in_features=4, out_features=2, depth=2, width=8, method="snn"))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"activation": "selu2"}, ValueError, "Did you mean 'selu'.*Known activations"),
+        ({"norm": "batchnrom"}, ValueError, "Known norms"),
+        ({"method": "snnn"}, ValueError, "Known methods"),
+        ({"depth": 0}, ValueError, r"FNNSpec.depth must be >= 1, got 0"),
+        ({"width": 0}, ValueError, r"FNNSpec.width must be >= 1, got 0"),
+        ({"dropout": 1.5}, ValueError, r"FNNSpec.dropout must be in \[0, 1\), got 1.5"),
+        ({"input_dropout": -0.1}, ValueError, r"FNNSpec.input_dropout must be in \[0, 1\)"),
+        ({"depth": 2.5}, TypeError, r"FNNSpec.depth must be an int"),
+    ],
+)
+def test_bad_spec_values_are_rejected_with_a_clear_message(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        FNNSpec(in_features=4, out_features=2, **kwargs)
+
+
+def test_unknown_spec_field_is_an_error_not_dropped():
+    data = FNNSpec(in_features=4, out_features=2).to_dict()
+    data["widht"] = 3
+    with pytest.raises(ValueError, match="Unknown FNNSpec field.*'widht'.*Known fields"):
+        FNNSpec.from_dict(data)
+
+
+def test_build_rejects_a_non_spec():
+    with pytest.raises(TypeError, match="FNNSpec"):
+        build({"in_features": 3})
