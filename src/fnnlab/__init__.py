@@ -5,9 +5,39 @@ through its subpackage (``fnnlab.nn``, ``fnnlab.data``, ``fnnlab.diagnostics``,
 ``fnnlab.bench``, ``fnnlab.theory``, ``fnnlab.plots``).
 """
 
+import importlib
+from typing import Any
+
+from fnnlab import data, nn, theory
+from fnnlab.models import FNN, METHODS, FNNSpec, build
 from fnnlab.registry import Registry
 from fnnlab.training import FitResult, fit, load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["FitResult", "Registry", "__version__", "fit", "load", "save"]
+# Heavier subpackages load on first use (``fnnlab.bench``, ``fnnlab.diagnostics``, ...),
+# so ``import fnnlab`` stays quick for a script that only trains a model.
+_LAZY_MODULES = ("bench", "diagnostics", "plots", "report", "experiments")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"fnnlab.{name}")
+    raise AttributeError(f"module 'fnnlab' has no attribute {name!r}")
+
+
+__all__ = [
+    "FNN",
+    "METHODS",
+    "FNNSpec",
+    "FitResult",
+    "Registry",
+    "__version__",
+    "build",
+    "data",
+    "fit",
+    "load",
+    "nn",
+    "save",
+    "theory",
+]
