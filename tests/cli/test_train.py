@@ -1,0 +1,73 @@
+"""``fnnlab train`` and ``fnnlab predict`` round trip through fnnlab.cli.main."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import fnnlab
+from fnnlab.cli import main
+
+
+@pytest.fixture
+def csv(tmp_path):
+    g = np.random.default_rng(0)
+    X = g.normal(size=(240, 3))
+    color = g.choice(["red", "green", "blue"], size=240)
+    label = np.where(X[:, 0] + (color == "red") > 0.5, "yes", "no")
+    frame = pd.DataFrame({"a": X[:, 0] * 10 + 3, "b": X[:, 1], "c": X[:, 2], "color": color,
+                          "target": label})
+    path = tmp_path / "toy.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_train_then_predict_round_trip(csv, tmp_path, capsys):
+    model_path, preds = tmp_path / "m.pt", tmp_path / "preds.csv"
+    code = main(["train", str(csv), "--depth", "2", "--width", "16", "--epochs", "15",
+                 "--lr", "0.05", "--out", str(model_path), "--history",
+                 str(tmp_path / "h.csv"), "--no-progress"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and str(model_path) in out
+    assert len(pd.read_csv(tmp_path / "h.csv")) == 15
+
+    # Score the raw rows without their target column.
+    rows = pd.read_csv(csv)
+    rows.drop(columns="target").to_csv(tmp_path / "new.csv", index=False)
+    assert main(["predict", str(model_path), str(tmp_path / "new.csv"), "--out",
+                 str(preds)]) == 0
+    result = pd.read_csv(preds)
+    assert list(result.columns) == ["prediction", "proba_no", "proba_yes"]
+    np.testing.assert_allclose(result[["proba_no", "proba_yes"]].sum(axis=1), 1.0, rtol=1e-5)
+    assert (result["prediction"] == rows["target"]).mean() > 0.85
+
+    # The CLI's preprocessing reproduces fnnlab.data's: same outputs as the library path.
+    data = fnnlab.data
+    splits = data.split(data.load(str(csv)), seed=0)
+    model = fnnlab.load(model_path).eval()
+    with torch.no_grad():
+        proba = torch.softmax(model(splits.test.X), 1)[:, 1].numpy()
+    np.testing.assert_allclose(result["proba_yes"].to_numpy()[splits.test_index], proba,
+                               rtol=1e-4, atol=1e-6)
+
+
+def test_bad_input_is_one_line_with_exit_code_2(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n3,4\n")
+    assert main(["train", str(bad), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no target column 'target'" in err
+    assert main(["train", str(tmp_path / "missing.csv")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_predict_with_missing_column_is_one_line(csv, tmp_path, capsys):
+    model_path = tmp_path / "m.pt"
+    assert main(["train", str(csv), "--depth", "1", "--width", "4", "--epochs", "1",
+                 "--out", str(model_path), "--no-progress"]) == 0
+    pd.read_csv(csv).drop(columns=["b", "target"]).to_csv(tmp_path / "x.csv", index=False)
+    capsys.readouterr()
+    assert main(["predict", str(model_path), str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "lacks feature column(s) ['b']" in err
