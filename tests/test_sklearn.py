@@ -14,8 +14,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fnnlab.models import FNNSpec
+from fnnlab.models import FNNSpec, build
 from fnnlab.sklearn import FNNClassifier, FNNRegressor
+from fnnlab.training import fit
 
 # Tiny nets and few epochs keep the ~90 fits of the estimator checks fast; adam with
 # lr=0.01 still learns the blobs / make_regression problems the learning checks use.
@@ -122,6 +123,17 @@ def test_same_random_state_gives_identical_predictions(binary):
     assert np.abs(a - c).max() > 1e-3
 
 
+def test_trains_the_network_build_and_fit_train_with_the_same_seed(binary):
+    X, y = binary
+    clf = small_classifier(random_state=5).fit(X, y)
+    torch.manual_seed(5)
+    model = build(clf.spec_)
+    fit(model, (torch.from_numpy(X), torch.from_numpy(y)), likelihood="categorical",
+        optimizer="adam", lr=0.01, epochs=10, batch_size=32, seed=5, progress=False)
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(clf.model_.state_dict()[name], value, rtol=0, atol=0)
+
+
 def test_fit_twice_equals_fit_once_on_second_data(binary, iris):
     X, y = binary
     Xi, yi = iris
@@ -225,6 +237,12 @@ def test_pickle_round_trip_predicts_the_same(binary):
     np.testing.assert_array_equal(restored.predict_proba(frame), clf.predict_proba(frame))
     assert restored.spec_ == clf.spec_ and restored.get_params() == clf.get_params()
     assert clone(restored).get_params() == clf.get_params()
+    # The restored optimizer still drives the restored network: training goes on alike.
+    before = clf.predict_proba(frame)
+    clf.partial_fit(frame, y)
+    restored.partial_fit(frame, y)
+    assert np.abs(clf.predict_proba(frame) - before).max() > 1e-4
+    np.testing.assert_array_equal(restored.predict_proba(frame), clf.predict_proba(frame))
 
 
 def test_pipeline_grid_search_over_method_and_depth(iris):

@@ -42,6 +42,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fnnlab.likelihoods import LIKELIHOODS
 from fnnlab.models import FNNSpec, build
+from fnnlab.training import fit
 from fnnlab.training.optimizers import make_optimizer
 
 __all__ = ["FNNClassifier", "FNNRegressor"]
@@ -116,13 +117,8 @@ class _FNNEstimator(BaseEstimator):
                     f"{name}.validation_fraction must be in (0, 1) when early_stopping is "
                     f"set, got {self.validation_fraction!r}."
                 )
-        for field, low in (("lr", 0.0), ("weight_decay", None)):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{name}.{field} must be a number, got {value!r}.")
-            if (low is not None and not value > low) or value < 0:
-                raise ValueError(f"{name}.{field} must be "
-                                 f"{'> 0' if low is not None else '>= 0'}, got {value!r}.")
+        _check_number(self.lr, f"{name}.lr", positive=True)
+        _check_number(self.weight_decay, f"{name}.weight_decay", positive=False)
 
     def _spec(self, n_features: int, n_outputs: int) -> FNNSpec:
         return FNNSpec(
@@ -176,8 +172,6 @@ class _FNNEstimator(BaseEstimator):
         # A namespace with n_classes, so a partial_fit batch that lacks the last classes
         # still trains all outputs.
         data = SimpleNamespace(X=train[0], y=train[1], n_classes=self._n_classes())
-        from fnnlab.training import fit
-
         result = fit(
             self.model_, data, valid, likelihood=self._likelihood(),
             optimizer=self._make_optimizer, lr=self.lr, weight_decay=self.weight_decay,
@@ -246,9 +240,16 @@ class _FNNEstimator(BaseEstimator):
 
     def __sklearn_tags__(self):  # noqa: D105 - scikit-learn's tags API (>= 1.6)
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        # Bit-identical refits need CPU kernels; CUDA's are not deterministic by default.
         tags.non_deterministic = self.device != "cpu"
         return tags
+
+
+def _check_number(value: Any, name: str, *, positive: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}.")
+    if value < 0 or (positive and value == 0):
+        raise ValueError(f"{name} must be {'> 0' if positive else '>= 0'}, got {value!r}.")
 
 
 def _check_int(value: Any, name: str, low: int, hint: str = "") -> None:
