@@ -80,6 +80,10 @@ _preset("weightnorm_mean_only", description="Weight normalization combined with 
         reparam="weight_norm", norm="mean_only_batch")
 _preset("highway", "hw", description="Highway network: ReLU transform, sigmoid gates with "
         "negative initial bias (Srivastava et al. 2015).", block="highway")
+_preset("grid_lstm", description="Depth-wise 1-D Grid LSTM: LSTM gating along depth "
+        "(Kalchbrenner, Danihelka & Graves 2015); the dense input layer makes the first "
+        "hidden and memory vectors.", block="grid_lstm", activation="tanh",
+        init="lecun_normal")
 _preset("resnet", description="Pre-activation residual network with batch normalization "
         "(He et al. 2016).", block="residual", norm="batch")
 
