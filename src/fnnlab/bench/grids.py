@@ -1,0 +1,176 @@
+"""Hyperparameter grids of the method comparison, as data.
+
+A grid is a dict (or the same thing as JSON) from a method name to a dict of
+parameter -> list of values; a scalar stands for a one-value list. The key
+``"fnn"`` holds the defaults shared by every network method, and an entry for a
+preset (``"snn"``) extends or overrides it for that preset. Baselines take their
+own entry (``"svm"``) or, when absent, their built-in small grid from
+``fnnlab.bench.baselines.BASELINE_GRIDS``::
+
+    {"fnn": {"depth": [2, 4], "width": 64, "lr": [0.01, 0.1], "epochs": 30},
+     "snn": {"dropout": [0.0, 0.05]},
+     "svm": {"C": [1.0, 10.0]}}
+
+A network parameter is either an ``FNNSpec`` field (architecture) or one of
+:data:`FIT_PARAMETERS` (training); anything else is rejected before any job
+starts, with the closest known name.
+
+The ``paper`` grid is the one the SNN paper's supplementary material lists for
+its UCI comparison (Klambauer et al. 2017, Sec. A4): widths {1024, 512, 256},
+depths {2, 3, 4, 8, 16, 32}, learning rates {0.01, 0.1, 1}, dropout {0, 0.05}
+for SNNs (alpha dropout) and {0, 0.5} for ReLU nets and highway nets, residual
+nets with {2, 3, 4, 8, 16} blocks. Two choices are ours and not the paper's:
+the "conic" layer form is not offered (every hidden layer has the same width),
+and training runs at most 100 epochs of SGD with batch size 64 and early stopping
+after 10 epochs without validation improvement.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import json
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from fnnlab.bench.baselines import BASELINE_GRIDS, BASELINES, baseline_parameters
+
+Grid = dict[str, dict[str, list[Any]]]
+
+# Keyword arguments of fnnlab.fit a grid may set; everything else is an FNNSpec field.
+FIT_PARAMETERS: frozenset[str] = frozenset({
+    "lr", "epochs", "batch_size", "early_stopping", "optimizer", "weight_decay",
+    "schedule", "clip_norm",
+})
+
+# Measured on 2 cores (see benchmarks/BENCHMARKS.md): 7 presets x 4 bundled data sets x
+# 4 points x 3 seeds = 336 networks in well under 5 minutes.
+QUICK: Grid = {
+    "fnn": {"depth": [2, 4], "width": [64], "lr": [0.01, 0.1], "dropout": [0.0],
+            "epochs": [30], "batch_size": [64], "early_stopping": [5]},
+}
+
+_PAPER_TRAINING = {"epochs": [100], "batch_size": [64], "early_stopping": [10]}
+_PAPER_SHAPE = {"width": [1024, 512, 256], "depth": [2, 3, 4, 8, 16, 32],
+                "lr": [0.01, 0.1, 1.0]}
+PAPER: Grid = {
+    "fnn": {**_PAPER_SHAPE, "dropout": [0.0], **_PAPER_TRAINING},
+    "snn": {"dropout": [0.0, 0.05]},
+    "msra": {"dropout": [0.0, 0.5]},
+    "highway": {"width": [256], "dropout": [0.0, 0.5]},
+    "resnet": {"depth": [2, 3, 4, 8, 16]},
+}
+
+GRIDS: dict[str, Grid] = {"quick": QUICK, "paper": PAPER}
+
+
+def load_grid(grid: str | Path | Mapping[str, Any]) -> Grid:
+    """Return the grid named ``"quick"`` / ``"paper"``, read from a JSON file, or given as a dict.
+
+    Values are normalized to lists; the grid is not yet validated against methods
+    (see :func:`check_grid`).
+    """
+    if isinstance(grid, Mapping):
+        raw = grid
+    elif isinstance(grid, str) and grid in GRIDS:
+        raw = GRIDS[grid]
+    elif isinstance(grid, str | Path):
+        path = Path(grid)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"Grid {str(grid)!r} is neither a built-in grid ({', '.join(GRIDS)}) "
+                f"nor an existing JSON file."
+            )
+        try:
+            raw = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"Grid file {str(path)!r} is not valid JSON: {error}.") from None
+    else:
+        raise TypeError(f"grid must be a name, a path or a dict, got {type(grid).__name__}.")
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"A grid maps method names to parameter dicts, got {raw!r}.")
+    out: Grid = {}
+    for method, params in raw.items():
+        if not isinstance(params, Mapping):
+            raise ValueError(
+                f"Grid entry {method!r} must map parameter names to value lists, got {params!r}."
+            )
+        out[str(method)] = {
+            str(k): list(v) if isinstance(v, list | tuple) else [v] for k, v in params.items()
+        }
+        for key, values in out[str(method)].items():
+            if not values:
+                raise ValueError(f"Grid entry {method}.{key} has no values.")
+    return out
+
+
+def fnn_parameters() -> set[str]:
+    """Parameter names a network grid accepts: FNNSpec fields (but the shape) and fit's."""
+    from fnnlab.models import FNNSpec
+
+    spec = {f.name for f in fields(FNNSpec)} - {"in_features", "out_features", "method"}
+    return spec | FIT_PARAMETERS
+
+
+def method_grid(grid: Grid, method: str, *, baseline: bool) -> dict[str, list[Any]]:
+    """The parameter grid of one method: its own entry over the shared ``"fnn"`` one."""
+    if baseline:
+        return dict(grid.get(method, BASELINE_GRIDS.get(method, {})))
+    return {**grid.get("fnn", {}), **grid.get(method, {})}
+
+
+def grid_points(params: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
+    """All combinations of a parameter grid, in a fixed order (keys sorted, values as given)."""
+    keys = sorted(params)
+    return [dict(zip(keys, values, strict=True))
+            for values in itertools.product(*(params[k] for k in keys))]
+
+
+def check_grid(grid: Grid, methods: list[str], baselines: list[str]) -> None:
+    """Raise ``ValueError`` for a parameter no method of the grid accepts, or an unknown key.
+
+    ``methods`` are canonical ``METHODS`` names, ``baselines`` canonical ``BASELINES`` names.
+    """
+    known_fnn = fnn_parameters() if methods or _has_fnn_entries(grid) else set()
+    for key, params in grid.items():
+        if key in BASELINES:
+            name = BASELINES.canonical(key)
+            allowed = baseline_parameters(name)
+            what = f"baseline {name!r}"
+        elif key == "fnn" or _is_method(key):
+            allowed = known_fnn
+            what = "networks" if key == "fnn" else f"method {key!r}"
+        else:
+            raise ValueError(
+                f"Grid has an entry {key!r} that is neither 'fnn', a method nor a baseline."
+                f"{_hint(key, ['fnn', *_method_names(), *BASELINES.names()])}"
+            )
+        for param in params:
+            if param not in allowed:
+                raise ValueError(
+                    f"Grid parameter {key}.{param} is not a parameter of {what}."
+                    f"{_hint(param, allowed)} Known: {', '.join(sorted(allowed))}."
+                )
+
+
+def _hint(name: str, known: Any) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _method_names() -> list[str]:
+    from fnnlab.models import METHODS
+
+    return METHODS.names()
+
+
+def _is_method(key: str) -> bool:
+    from fnnlab.models import METHODS
+
+    return key in METHODS
+
+
+def _has_fnn_entries(grid: Grid) -> bool:
+    return any(key not in BASELINES for key in grid)

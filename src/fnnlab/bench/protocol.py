@@ -1,0 +1,270 @@
+"""The comparison protocol: jobs, how one job runs, and how a grid point is chosen.
+
+A *job* is one (method, dataset, grid point, seed): train on the training split,
+score on the validation and test splits. Per (method, dataset, seed) the grid
+point with the best validation score is *kept* (not refitted on train + valid)
+and its test score is that method's result for that seed; a method's score on a
+dataset is the mean over seeds. The test split is never used for any choice
+(the UCI study of Fernández-Delgado et al. 2014 tuned and reported on the same
+split, which biased its numbers; Klambauer et al. 2017 chose on 15% of the
+training data, and so do we).
+
+Splits (``protocol``):
+
+- ``"random"``: a stratified 65/15/20 train/valid/test split drawn with the job's
+  seed (``fnnlab.data.split``), so seeds vary both the data split and the model.
+- ``"paper"``: the UCI collection's first k-fold train/test split with 15% of the
+  training part as validation (``fnnlab.data.paper_split``); seeds vary the
+  validation rows and the model.
+
+Jobs are plain frozen dataclasses keyed by (method, dataset, params, seed,
+protocol), so jobs of the same shape can be grouped (e.g. for stacked training).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PROTOCOLS: tuple[str, ...] = ("random", "paper")
+METRICS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "auc")
+
+# Fractions of all rows for the random protocol, and of the training part for "paper".
+VALID_FRACTION = 0.15
+TEST_FRACTION = 0.2
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training run of the comparison.
+
+    Parameters
+    ----------
+    method : str
+        A ``METHODS`` preset (``kind="fnn"``) or a ``BASELINES`` name (``kind="baseline"``).
+    kind : {"fnn", "baseline"}
+    dataset : str
+        The data set's name (results are keyed by it).
+    path : str or None
+        Its data file; None for a data set bundled with scikit-learn.
+    params : tuple of (name, value) pairs
+        The grid point, sorted by name (hashable; ``dict(job.params)`` to read).
+    seed : int
+    protocol : {"random", "paper"}
+    """
+
+    method: str
+    kind: str
+    dataset: str
+    path: str | None
+    params: tuple[tuple[str, Any], ...]
+    seed: int
+    protocol: str
+
+    @property
+    def key(self) -> str:
+        """The store's primary key: JSON of (method, dataset, params, seed, protocol)."""
+        return json.dumps([self.method, self.dataset, dict(self.params), self.seed,
+                           self.protocol], sort_keys=True)
+
+
+def make_jobs(
+    methods: dict[str, list[dict[str, Any]]],
+    kinds: dict[str, str],
+    sources: list[Any],
+    seeds: list[int],
+    protocol: str,
+) -> list[Job]:
+    """All jobs: every method x data set x grid point x seed.
+
+    ``methods`` maps a method name to its grid points, ``kinds`` a method name to
+    "fnn" or "baseline", ``sources`` are ``fnnlab.data.Source`` objects. Jobs come
+    grouped by data set and seed, so workers reuse a loaded split.
+    """
+    jobs = []
+    for source in sources:
+        path = None if source.path is None else str(source.path)
+        for seed in seeds:
+            for method, points in methods.items():
+                for point in points:
+                    jobs.append(Job(method, kinds[method], source.name, path,
+                                    tuple(sorted(point.items())), int(seed), protocol))
+    return jobs
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """Train and score one job; return a store row (see ``fnnlab.bench.store``).
+
+    Exceptions propagate; the runner records them as a failed job.
+    """
+    import sklearn
+    import torch
+
+    import fnnlab
+
+    start = time.perf_counter()
+    splits = _splits(job.dataset, job.path, job.seed, job.protocol)
+    if splits.task != "classification":
+        raise ValueError(f"Data set {job.dataset!r} is a {splits.task} task; the comparison "
+                         f"scores classifiers (accuracy, balanced accuracy, AUC).")
+    params = dict(job.params)
+    if job.kind == "baseline":
+        valid, test, epochs = _run_baseline(job, splits, params)
+    else:
+        valid, test, epochs = _run_fnn(job, splits, params)
+    scores = {f"valid_{k}": v for k, v in valid.items()}
+    scores.update({f"test_{k}": v for k, v in test.items()})
+    return {
+        "key": job.key, "method": job.method, "kind": job.kind, "dataset": job.dataset,
+        "params": params, "seed": job.seed, "protocol": job.protocol, "status": "ok",
+        "error": None, "scores": scores, "n_train": len(splits.train),
+        "n_valid": len(splits.valid), "n_test": len(splits.test), "epochs_run": epochs,
+        "seconds": time.perf_counter() - start, "host": socket.gethostname(),
+        "pid": os.getpid(), "fnnlab_version": fnnlab.__version__,
+        "torch_version": torch.__version__, "sklearn_version": sklearn.__version__,
+    }
+
+
+def failed_row(job: Job, outcome: dict[str, Any]) -> dict[str, Any]:
+    """The store row of a job whose function raised (``outcome`` from the runner)."""
+    import sklearn
+    import torch
+
+    import fnnlab
+
+    return {
+        "key": job.key, "method": job.method, "kind": job.kind, "dataset": job.dataset,
+        "params": dict(job.params), "seed": job.seed, "protocol": job.protocol,
+        "status": "failed", "error": outcome.get("error"), "scores": None,
+        "pid": outcome.get("pid"), "host": socket.gethostname(),
+        "fnnlab_version": fnnlab.__version__, "torch_version": torch.__version__,
+        "sklearn_version": sklearn.__version__,
+    }
+
+
+@functools.lru_cache(maxsize=4)
+def _splits(name: str, path: str | None, seed: int, protocol: str) -> Any:
+    # Cached per worker process: jobs come grouped by (data set, seed), so a worker
+    # loads and preprocesses each split once for all methods and grid points.
+    from fnnlab.data import Source, split
+
+    source = Source(name, None if path is None else Path(path))
+    if protocol == "paper":
+        return source.paper_split(0, valid=VALID_FRACTION, seed=seed)
+    return split(source.load(), valid=VALID_FRACTION, test=TEST_FRACTION, seed=seed)
+
+
+def _run_baseline(job: Job, splits: Any, params: dict[str, Any]):
+    from fnnlab.bench.baselines import BASELINES
+
+    estimator = BASELINES.create(job.method, seed=job.seed, **params)
+    estimator.fit(splits.train.X.numpy(), splits.train.y.numpy())
+
+    def score(part: Any) -> dict[str, float]:
+        X = part.X.numpy()
+        if hasattr(estimator, "predict_proba"):
+            s = estimator.predict_proba(X)
+        else:
+            s = estimator.decision_function(X)
+        return _scores(part.y.numpy(), estimator.predict(X), s, splits.n_classes)
+
+    return score(splits.valid), score(splits.test), None
+
+
+def _run_fnn(job: Job, splits: Any, params: dict[str, Any]):
+    import torch
+
+    from fnnlab.bench.grids import FIT_PARAMETERS
+    from fnnlab.models import FNNSpec, build
+    from fnnlab.training import fit
+
+    fit_kw = {k: v for k, v in params.items() if k in FIT_PARAMETERS}
+    spec_kw = {k: v for k, v in params.items() if k not in FIT_PARAMETERS}
+    spec = FNNSpec(in_features=splits.n_features, out_features=splits.n_outputs,
+                   method=job.method, **spec_kw)
+    with torch.random.fork_rng():
+        torch.manual_seed(job.seed)  # the initial weights depend on the seed only
+        model = build(spec)
+    result = fit(model, splits.train, valid=splits.valid, seed=job.seed, progress=False,
+                 **fit_kw)
+    model = result.model.eval()
+
+    def score(part: Any) -> dict[str, float]:
+        with torch.no_grad():
+            logits = model(part.X)
+        s = torch.softmax(logits.double(), dim=1).numpy()
+        return _scores(part.y.numpy(), logits.argmax(1).numpy(), s, splits.n_classes)
+
+    return score(splits.valid), score(splits.test), len(result.history)
+
+
+def _scores(y: np.ndarray, pred: np.ndarray, s: np.ndarray, n_classes: int) -> dict[str, float]:
+    """Accuracy, balanced accuracy and ROC AUC (one-vs-rest macro mean over classes).
+
+    ``s`` holds class scores (probabilities or decision values), shape (N, K) or (N,)
+    for a binary decision function. The one-vs-rest AUC of class k ranks the rows by
+    s[:, k]; averaging over the classes present equals scikit-learn's
+    ``roc_auc_score(multi_class="ovr", average="macro")`` for probabilities and also
+    works for decision values, which need not sum to one.
+    """
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+
+    s = np.asarray(s, dtype=float)
+    if s.ndim == 1:
+        s = np.stack([-s, s], axis=1)
+    aucs = []
+    if np.isfinite(s).all():
+        for k in range(min(n_classes, s.shape[1])):
+            positive = y == k
+            if 0 < positive.sum() < len(y):
+                aucs.append(roc_auc_score(positive, s[:, k]))
+    if n_classes == 2 and aucs:
+        aucs = aucs[1:]  # binary AUC: class 1 vs class 0 (class 0's AUC is the same value)
+    return {
+        "accuracy": float(accuracy_score(y, pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
+        "auc": float(np.mean(aucs)) if aucs else float("nan"),
+    }
+
+
+def select(results: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Keep, per (method, dataset, seed), the grid point with the best validation score.
+
+    Ties go to the grid point whose parameters sort first as JSON, so the choice
+    does not depend on the order in which jobs finished. Failed jobs never win.
+
+    Returns
+    -------
+    DataFrame
+        One row per (method, dataset, seed): ``params`` (the chosen point),
+        ``valid`` and ``test`` (scores in ``metric``), ``n_points`` (grid points
+        that finished), ``n_failed``.
+    """
+    columns = ["method", "kind", "dataset", "seed", "params", "valid", "test",
+               "n_points", "n_failed"]
+    if results.empty:
+        return pd.DataFrame(columns=columns)
+    frame = results.copy()
+    frame["valid"] = frame["scores"].map(lambda s: s.get(f"valid_{metric}", np.nan))
+    frame["test"] = frame["scores"].map(lambda s: s.get(f"test_{metric}", np.nan))
+    frame["params_json"] = frame["params"].map(lambda p: json.dumps(p, sort_keys=True))
+    frame["failed"] = frame["status"] != "ok"
+    group = ["method", "kind", "dataset", "seed"]
+    counts = frame.groupby(group).agg(n_points=("failed", lambda f: int((~f).sum())),
+                                      n_failed=("failed", "sum")).reset_index()
+    ok = frame[~frame["failed"] & frame["valid"].notna()]
+    ok = ok.sort_values(group + ["valid", "params_json"],
+                        ascending=[True] * len(group) + [False, True], kind="stable")
+    best = ok.drop_duplicates(group, keep="first")[group + ["params", "valid", "test"]]
+    out = counts.merge(best, on=group, how="left")
+    out["n_failed"] = out["n_failed"].astype(int)
+    return out[columns].sort_values(group, kind="stable").reset_index(drop=True)
