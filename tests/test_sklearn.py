@@ -222,6 +222,12 @@ def test_bad_parameters_raise_in_fit(binary):
         small_regressor(likelihood="poisson").fit(X, y - 1.0)
 
 
+def test_fit_refuses_one_sample_with_a_clear_error():
+    # Batch norm cannot train on one row; the estimator says so instead of torch.
+    with pytest.raises(ValueError, match="1 sample"):
+        small_regressor(method="batchnorm").fit(np.ones((1, 3)), [1.0])
+
+
 def test_early_stopping_holds_out_validation_data(binary):
     X, y = binary
     clf = small_classifier(epochs=200, early_stopping=3, validation_fraction=0.25).fit(X, y)

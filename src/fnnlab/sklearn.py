@@ -140,7 +140,9 @@ class _FNNEstimator(BaseEstimator):
         """Shared body of ``fit`` (``incremental=False``) and ``partial_fit``."""
         self._check_params()
         first = not (incremental or self.warm_start) or not hasattr(self, "model_")
-        X, y = validate_data(self, X, y, reset=first, **self._validation_options())
+        # Two samples at least: batch statistics and data-dependent inits need them.
+        X, y = validate_data(self, X, y, reset=first, ensure_min_samples=1 if incremental else 2,
+                             **self._validation_options())
         target, n_outputs = self._encode_targets(y, first=first, classes=classes)
         spec = self._spec(self.n_features_in_, n_outputs)
         if first:
