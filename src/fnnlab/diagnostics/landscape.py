@@ -205,15 +205,17 @@ def loss_surface_2d(
 
 
 def _loss_and_grad(model: nn.Module, params: dict[str, Tensor], buffers: dict[str, Tensor],
-                   xb: Tensor, yb: Tensor, lik: Likelihood) -> tuple[float, list[Tensor]]:
-    params = {n: p.detach().requires_grad_(True) for n, p in params.items()}
+                   xb: Tensor, yb: Tensor, lik: Likelihood,
+                   names: list[str]) -> tuple[float, list[Tensor]]:
+    """Loss on (xb, yb) and its gradient with respect to the parameters ``names``."""
+    params = {n: p.detach().requires_grad_(n in names) for n, p in params.items()}
     # Clone the buffers: a training-mode probe must not move the running statistics.
     buffers = {n: b.clone() for n, b in buffers.items()}
     with torch.enable_grad():
         loss = lik.loss(functional_call(model, (params, buffers), (xb,)), yb)
-        grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
-    grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params.values(), grads,
-                                                                      strict=True)]
+        grads = torch.autograd.grad(loss, [params[n] for n in names], allow_unused=True)
+    grads = [torch.zeros_like(params[n]) if g is None else g
+             for n, g in zip(names, grads, strict=True)]
     return float(loss.detach()), grads
 
 
@@ -254,7 +256,8 @@ def loss_smoothness(
       / \lVert \eta g \rVert`, the effective β-smoothness along the trajectory;
     - ``loss`` (:math:`L_B(\theta_t)`) and ``grad_norm`` (:math:`\lVert g \rVert`).
 
-    ``model`` itself is left unchanged. If the loss stops being finite, training stops
+    Parameters with ``requires_grad=False`` are held fixed. ``model`` itself is left
+    unchanged. If the loss stops being finite, training stops
     with a warning and the rows so far are returned.
 
     Returns one row per probed step: ``step``, ``loss``, ``grad_norm``, ``loss_min``,
@@ -274,7 +277,8 @@ def loss_smoothness(
     was_training = model.training
     model.train()
     try:
-        names = [n for n, _ in model.named_parameters()]
+        # Frozen parameters (requires_grad=False) stay fixed, as an optimizer would keep them.
+        names = [n for n, p in model.named_parameters() if p.requires_grad]
         params = {n: p.detach().clone() for n, p in model.named_parameters()}
         buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
         gen = torch.Generator().manual_seed(seed)
@@ -289,7 +293,7 @@ def loss_smoothness(
             xb, yb = X[idx], y[idx]
             probe = step % every == 0
             if probe or step < steps:
-                loss, grads = _loss_and_grad(model, params, buffers, xb, yb, lik)
+                loss, grads = _loss_and_grad(model, params, buffers, xb, yb, lik, names)
                 if not math.isfinite(loss):
                     warnings.warn(f"loss_smoothness: the loss became {loss} at step {step} "
                                   f"with lr={lr}; stopping. Lower lr.", stacklevel=2)
@@ -302,7 +306,8 @@ def loss_smoothness(
                 # the running statistics move as in ordinary training.
                 with torch.no_grad():
                     functional_call(model, (params, buffers), (xb,))
-                    params = {n: params[n] - lr * g for n, g in zip(names, grads, strict=True)}
+                    params.update({n: params[n] - lr * g
+                                   for n, g in zip(names, grads, strict=True)})
     finally:
         model.train(was_training)
     return pd.DataFrame(rows)
@@ -314,8 +319,9 @@ def _probe(model: nn.Module, params: dict[str, Tensor], buffers: dict[str, Tenso
     g_norm = _flat_norm(grads)
     losses, changes, betas = [], [], []
     for eta in etas:
-        moved = {n: params[n] - eta * g for n, g in zip(names, grads, strict=True)}
-        l_eta, g_eta = _loss_and_grad(model, moved, buffers, xb, yb, lik)
+        moved = dict(params)
+        moved.update({n: params[n] - eta * g for n, g in zip(names, grads, strict=True)})
+        l_eta, g_eta = _loss_and_grad(model, moved, buffers, xb, yb, lik, names)
         change = _flat_norm([a - b for a, b in zip(g_eta, grads, strict=True)])
         losses.append(l_eta)
         changes.append(change)
