@@ -1,0 +1,44 @@
+"""Speed of `fnnlab compare` on the quick suite (the figure in BENCHMARKS.md).
+
+The quick suite (scikit-learn's iris, wine, breast_cancer, digits) with the SNN
+paper's seven FNN presets, the quick grid and 3 seeds, run in local processes.
+Prints the wall time, jobs per minute and the comparison table. Rerun with
+
+    .venv/bin/python benchmarks/bench_compare.py [--jobs 2] [--seeds 3] [--baselines svm,rf]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from fnnlab.bench import compare
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--baselines", default="")
+    parser.add_argument("--grid", default="quick")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        result = compare(datasets="quick", baselines=[b for b in args.baselines.split(",") if b],
+                         grid=args.grid, seeds=args.seeds, jobs=args.jobs,
+                         store=Path(tmp) / "bench.sqlite", progress=False)
+        seconds = time.perf_counter() - start
+    ok = result.results[result.results["status"] == "ok"]
+    print(result.format("text"))
+    print(f"jobs: {result.ran} ({len(result.results) - len(ok)} failed), processes: {args.jobs}, "
+          f"cpus: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.1f}")
+    print(f"wall time: {seconds:.1f} s, {60 * result.ran / seconds:.1f} jobs/min, "
+          f"mean job time {ok['seconds'].mean():.2f} s, sum of job times "
+          f"{ok['seconds'].sum():.1f} s")
+
+
+if __name__ == "__main__":
+    main()

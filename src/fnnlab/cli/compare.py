@@ -1,0 +1,80 @@
+"""``fnnlab compare``: the method comparison (see ``fnnlab.bench.compare``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``fnnlab compare``."""
+    from fnnlab.bench.compare import DEFAULT_METHODS
+
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare FNN methods (and ML baselines) over data sets, like the SNN paper",
+        description="Train every method over its grid on every data set and seed, choose "
+                    "each method's grid point on validation, and rank the methods by test "
+                    "score (avg. rank diff., Wilcoxon p-values vs the best). Results go to a "
+                    "SQLite store as jobs finish; rerunning with the same store resumes.",
+    )
+    parser.add_argument("--suite", default="quick",
+                        help="suite name (quick), a folder of CSV files, or a comma-separated "
+                             "list of data set names / files (default: quick)")
+    parser.add_argument("--methods", default=",".join(DEFAULT_METHODS),
+                        help="comma-separated METHODS presets; '' for none "
+                             "(default: %(default)s)")
+    parser.add_argument("--baselines", default="",
+                        help="comma-separated ML baselines: svm, rf, logreg, gbm, knn")
+    parser.add_argument("--grid", default="quick", help="quick, paper, or a JSON file")
+    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (default: 3)")
+    parser.add_argument("--store", default=None,
+                        help="SQLite file for results (resumable); default: in memory")
+    parser.add_argument("--report", default=None, metavar="DIR",
+                        help="write the table (txt/csv/md/tex/json) and figures to DIR")
+    parser.add_argument("--backend", default="local", choices=("local", "dask", "ray"))
+    parser.add_argument("--scheduler", default=None, metavar="ADDR",
+                        help="Dask scheduler / Ray cluster address")
+    parser.add_argument("--jobs", type=int, default=-1,
+                        help="parallel processes or Dask workers (default: all cores)")
+    parser.add_argument("--metric", default="accuracy",
+                        choices=("accuracy", "balanced_accuracy", "auc"))
+    parser.add_argument("--protocol", default="random", choices=("random", "paper"))
+    parser.add_argument("--reference", default=None, metavar="FILE",
+                        help="CSV of published accuracies to show beside ours")
+    parser.add_argument("--correction", default=None, choices=("holm", "bonferroni"),
+                        help="correct the Wilcoxon p-values for multiple comparisons")
+    parser.add_argument("--format", default="text",
+                        choices=("text", "json", "csv", "markdown", "latex"))
+    parser.add_argument("--table", action="store_true",
+                        help="only re-print the table of the comparison in --store")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the comparison (or re-print a stored table) and print the table."""
+    from fnnlab.bench.compare import compare, table_from_store
+
+    if args.table:
+        if args.store is None:
+            raise ValueError("--table re-prints the table of a store; pass --store FILE.")
+        result = table_from_store(args.store, reference=args.reference)
+    else:
+        suite = args.suite
+        if "," in suite:
+            suite = [s for s in suite.split(",") if s]
+        result = compare(
+            methods=[m for m in args.methods.split(",") if m],
+            datasets=suite,
+            baselines=[b for b in args.baselines.split(",") if b],
+            grid=args.grid, seeds=args.seeds, store=args.store, backend=args.backend,
+            jobs=args.jobs, metric=args.metric, protocol=args.protocol,
+            reference=args.reference, progress=not args.quiet, scheduler=args.scheduler,
+            correction=args.correction,
+        )
+    sys.stdout.write(result.format(args.format))
+    if args.report:
+        out = result.save(args.report)
+        print(f"report written to {out}", file=sys.stderr)
+    return 0
