@@ -91,6 +91,7 @@ __all__ = [
     "input_grid",
     "input_gradients",
     "neighbor_correlation",
+    "parse_method",
     "power_spectrum",
     "shattered_gradients",
     "spectrum_slope",
@@ -127,8 +128,12 @@ def input_gradients(model: nn.Module, x: Tensor) -> Tensor:
     return g[:, 0].detach()
 
 
-def _parse_method(method: str) -> tuple[str, dict[str, Any]]:
-    """``"resnet:branch_scale=0.1:norm=none"`` -> ``("resnet", {...})``."""
+def parse_method(method: str) -> tuple[str, dict[str, Any]]:
+    """Split a method string into preset and spec overrides.
+
+    ``"resnet:branch_scale=0.1:norm=none"`` -> ``("resnet", {"branch_scale": 0.1,
+    "norm": "none"})``; values are read as int, else float, else kept as strings.
+    """
     if not isinstance(method, str):
         raise TypeError(f"A method must be a string, got {method!r}.")
     name, *parts = method.split(":")
@@ -157,7 +162,7 @@ def _literal(text: str) -> Any:
 
 
 def _network(method: str, depth: int, width: int, seed: int) -> nn.Module:
-    name, overrides = _parse_method(method)
+    name, overrides = parse_method(method)
     spec = FNNSpec(1, 1, depth=depth, width=width, method=name, **overrides)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -176,7 +181,7 @@ def _check_lists(methods: Sequence[str], depths: Sequence[int], n_seeds: int) ->
     if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
         raise ValueError(f"n_seeds must be an int >= 1, got {n_seeds!r}.")
     for m in methods:
-        _parse_method(m)
+        parse_method(m)
 
 
 def gradient_profiles(
