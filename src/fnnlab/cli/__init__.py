@@ -16,7 +16,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-_COMMANDS: tuple[str, ...] = ("selu", "train", "predict", "compare", "diagnose")
+_COMMANDS: tuple[str, ...] = ("selu", "train", "predict", "compare", "diagnose", "reproduce")
 
 # Errors caused by what the user typed or pointed at: exit code 2, like argparse.
 _USAGE_ERRORS = (ValueError, TypeError, FileNotFoundError, KeyError)

@@ -1,0 +1,278 @@
+"""Every claim of the reference notes as a small seeded experiment, and the report.
+
+``reproduce()`` runs the claims (all, or ``only`` some), decides each verdict by the
+rule written in its code (see :mod:`fnnlab.experiments.claims.claim`) and, with
+``report_dir``, writes an HTML report (``index.html``, figures embedded) plus the
+verdicts and each claim's numbers as CSV. ``fnnlab reproduce`` calls it.
+
+One module per group of claims:
+
+=====================  ==========================================================
+``selu.py``            1 SELU's α, λ from the fixed point; 2 self-normalization
+``gradients.py``       3 vanishing / exploding gradients and their cures
+``normalization.py``   4 batch norm; 5 SELU vs ReLU + BN cost; 10 weight norm
+``activations.py``     6 ReLU trains faster than tanh
+``shattered.py``       7 shattered gradients and co-activation
+``landscape.py``       8 batch norm and residual connections smooth the loss
+``highway.py``         9 highway networks train deep; the gates choose the depth
+``optimization.py``    11 learning-rate bound, momentum, Adam, solvers
+``expressivity.py``    12 linear layers collapse; sums of ReLUs approximate
+``outputs.py``         13 likelihoods, output units, softmax temperature
+``regularization.py``  14 dropout as an ensemble, L1/L2, noise, early stopping
+``comparison.py``      15 the SNN paper's method comparison
+=====================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import html
+import platform
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from fnnlab.experiments.claims import (  # noqa: F401  (importing registers the claims)
+    expressivity,
+    optimization,
+    outputs,
+    selu,
+)
+from fnnlab.experiments.claims.claim import (
+    CLAIMS,
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    VERDICTS,
+    Check,
+    Claim,
+    Outcome,
+    above,
+    below,
+    combine,
+)
+
+__all__ = [
+    "CLAIMS",
+    "INCONCLUSIVE",
+    "NOT_SUPPORTED",
+    "SUPPORTED",
+    "VERDICTS",
+    "Check",
+    "Claim",
+    "Outcome",
+    "above",
+    "below",
+    "combine",
+    "parse_only",
+    "reproduce",
+]
+
+_REFERENCE = "../shared/reference/"
+
+
+def parse_only(only: str | int | Iterable[int] | None) -> list[int]:
+    """The claim ids to run: all for None, else those of ``"2,7"``, ``7`` or ``[2, 7]``."""
+    if only is None:
+        return sorted(CLAIMS)
+    if isinstance(only, str):
+        try:
+            ids = [int(part) for part in only.replace(" ", "").split(",") if part]
+        except ValueError:
+            raise ValueError(f"only: expected claim numbers separated by commas such as "
+                             f"'2,7', got {only!r}.") from None
+    elif isinstance(only, int) and not isinstance(only, bool):
+        ids = [only]
+    else:
+        ids = [int(i) for i in only]
+    unknown = [i for i in ids if i not in CLAIMS]
+    if unknown or not ids:
+        raise ValueError(f"only: unknown claim number(s) {unknown or ids}; known claims are "
+                         f"{', '.join(map(str, sorted(CLAIMS)))}.")
+    return sorted(set(ids))
+
+
+def reproduce(
+    only: str | int | Iterable[int] | None = None,
+    quick: bool = False,
+    report_dir: str | Path | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run the claims of the reference notes and decide a verdict for each.
+
+    Parameters
+    ----------
+    only : str, int or iterable of int, optional
+        Claim numbers to run (``"2,7"``); default all.
+    quick : bool, default=False
+        Smaller experiments (fewer layers, epochs and seeds): under 3 minutes on 2 CPU
+        cores for all claims, against under 20 for the full run.
+    report_dir : path, optional
+        Write ``index.html`` (self-contained), ``verdicts.csv`` and
+        ``numbers/claim_<id>.csv`` here.
+    seed : int, default=0
+        Seeds every experiment; the same seed gives the same numbers (timings aside).
+    progress : bool, default=True
+        Print one line per claim on stderr.
+
+    Returns
+    -------
+    DataFrame
+        One row per claim: ``id``, ``title``, ``verdict``, ``checks`` ("k/n supported"),
+        ``seconds``, ``source``, ``error`` (empty unless the experiment raised; its
+        verdict is then "inconclusive" and a warning is issued).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}.")
+    ids = parse_only(only)
+    threads = torch.get_num_threads()
+    # Note [one thread]: the experiments' models are small; at these sizes torch's
+    # intra-op threads cost more in synchronization than they save (40x slower on a busy
+    # 2-core machine), and one thread also makes the step timings of claims 4, 5 and 10
+    # independent of how busy the other core is.
+    torch.set_num_threads(1)
+    try:
+        return _reproduce(ids, quick, report_dir, seed, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _reproduce(ids: list[int], quick: bool, report_dir: str | Path | None, seed: int,
+               progress: bool) -> pd.DataFrame:
+    start = time.perf_counter()
+    rows, outcomes = [], {}
+    for cid in ids:
+        item = CLAIMS[cid]
+        if progress:
+            print(f"claim {cid:2d}: {item.title} ...", end="", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        error = ""
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            try:
+                outcome = item.run(quick, seed)
+            except Exception as exc:  # one broken experiment must not lose the others
+                error = f"{type(exc).__name__}: {exc}"
+                outcome = Outcome(setup="The experiment raised an error:\n"
+                                  + traceback.format_exc(limit=3), numbers=pd.DataFrame(),
+                                  checks=[])
+                warnings.warn(f"Claim {cid} ({item.title}) failed: {error}",
+                              RuntimeWarning, stacklevel=2)
+        seconds = time.perf_counter() - t0
+        outcomes[cid] = outcome
+        n_ok = sum(c.verdict == SUPPORTED for c in outcome.checks)
+        rows.append({"id": cid, "title": item.title, "verdict": outcome.verdict,
+                     "checks": f"{n_ok}/{len(outcome.checks)} supported",
+                     "seconds": round(seconds, 2), "source": item.source, "error": error})
+        if progress:
+            print(f" {outcome.verdict} ({seconds:.1f} s)", file=sys.stderr, flush=True)
+    table = pd.DataFrame(rows, columns=["id", "title", "verdict", "checks", "seconds",
+                                        "source", "error"])
+    wall = time.perf_counter() - start
+    if report_dir is not None:
+        _write(table, outcomes, Path(report_dir), quick=quick, seed=seed, wall=wall)
+        if progress:
+            print(f"report: {Path(report_dir) / 'index.html'}", file=sys.stderr)
+    return table
+
+
+def _badge(verdict: str) -> str:
+    css = {SUPPORTED: "supported", NOT_SUPPORTED: "not-supported"}.get(verdict, "inconclusive")
+    return f'<span class="verdict {css}">{html.escape(verdict)}</span>'
+
+
+def _summary_html(table: pd.DataFrame) -> str:
+    head = "<tr><th>#</th><th>claim</th><th>verdict</th><th>checks</th><th>time (s)</th></tr>"
+    rows = "".join(
+        f'<tr><td>{r.id}</td><td><a href="#claim-{r.id}">{html.escape(r.title)}</a></td>'
+        f"<td>{_badge(r.verdict)}</td><td>{html.escape(r.checks)}</td>"
+        f"<td>{r.seconds:.1f}</td></tr>"
+        for r in table.itertuples()
+    )
+    return f"<table>{head}{rows}</table>"
+
+
+def _write(table: pd.DataFrame, outcomes: dict[int, Outcome], directory: Path, *,
+           quick: bool, seed: int, wall: float) -> Path:
+    from fnnlab import __version__
+    from fnnlab.report import Report, model_graph_png
+
+    counts = table["verdict"].value_counts()
+    summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
+    report = Report(
+        "fnnlab reproduce: the claims of the reference notes, measured",
+        intro=(
+            "Each claim below quotes a statement of the reference notes "
+            f"({_REFERENCE}), runs a small seeded experiment on CPU, shows a figure and "
+            "the measured numbers, and decides a verdict by a rule written in code: an "
+            "inequality with a stated margin. 'supported' means the inequality holds "
+            "beyond the margin, 'not supported at this scale' that its opposite does (the "
+            "experiments are small; a paper's effect may need a larger scale), "
+            "'inconclusive' that the number lies within the margin."
+        ),
+    )
+    report.add_text(
+        f"Run: {'quick' if quick else 'full'}, seed {seed}, {wall:.0f} s wall time; "
+        f"fnnlab {__version__}, torch {torch.__version__}, one thread (the models are "
+        f"small), Python {platform.python_version()}, {platform.machine()}. "
+        f"Verdicts: {summary}."
+    )
+    report.add_html(_summary_html(table))
+    for row in table.itertuples():
+        item, outcome = CLAIMS[row.id], outcomes[row.id]
+        report.add_section(f"Claim {row.id}: {item.title}", anchor=f"claim-{row.id}")
+        report.add_html(f"<p>Verdict: {_badge(row.verdict)} &nbsp; "
+                        f"<span class='meta'>({html.escape(row.checks)}, "
+                        f"{row.seconds:.1f} s)</span></p>")
+        report.add_quote(item.statement, f"{_REFERENCE}{item.source}")
+        report.add_html("<h3>What was run</h3>")
+        report.add_text(outcome.setup)
+        for fig, caption in outcome.figures:
+            report.add_figure(fig, caption)
+        report.add_html("<h3>Verdict rule</h3>")
+        report.add_table(outcome.checks_frame())
+        report.add_html("<h3>Measured numbers</h3>")
+        if len(outcome.numbers):
+            report.add_table(outcome.numbers)
+        else:
+            report.add_text("No numbers: the experiment did not finish.")
+        if outcome.notes:
+            report.add_html("<h3>How to read it</h3>")
+            report.add_text(outcome.notes)
+    _add_graph(report, model_graph_png)
+    report.add_section("How to rerun", anchor="rerun")
+    report.add_html("<pre>fnnlab reproduce --report DIR [--quick] [--only 2,7] [--seed 0]</pre>")
+    path = report.write(directory)
+    table.to_csv(directory / "verdicts.csv", index=False)
+    numbers = directory / "numbers"
+    numbers.mkdir(exist_ok=True)
+    for cid, outcome in outcomes.items():
+        outcome.numbers.to_csv(numbers / f"claim_{cid:02d}.csv", index=False)
+    return path
+
+
+def _add_graph(report, model_graph_png) -> None:
+    from fnnlab.models import FNNSpec, build
+
+    report.add_section("Appendix: a computational graph", anchor="graph")
+    spec = FNNSpec(in_features=4, out_features=2, depth=2, width=8, method="snn")
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        png = model_graph_png(build(spec), torch.randn(3, 4))
+    if png is None:
+        report.add_text("The autograd graph of a 2-layer SNN is drawn here when torchviz and "
+                        "Graphviz are installed (pip install torchviz; apt-get install "
+                        "graphviz). They are not, so the figure is skipped.")
+        return
+    report.add_text("The autograd graph of a 2-hidden-layer SNN (4 inputs, 8 units, 2 "
+                    "outputs), as back-propagation traverses it: blue boxes are parameters, "
+                    "grey nodes the backward functions (notes 002, 'Computational Graph', "
+                    "'PytorchViz').")
+    report.add_image(png, "Computational graph of FNNSpec(depth=2, width=8, method='snn'), "
+                     "drawn by torchviz.", width=420)
