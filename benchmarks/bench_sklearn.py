@@ -88,6 +88,14 @@ def time_fit(name: str, X: np.ndarray, y: np.ndarray, epochs: int) -> tuple[floa
     return seconds, float((estimator.predict(X) == y).mean())
 
 
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=8192)
@@ -113,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
                 seconds, accuracy[name] = time_fit(name, X, y, args.epochs)
                 rates[name].append(args.samples * args.epochs / seconds)
 
-    print(f"# {platform.processor() or platform.machine()}, {platform.python_version()}, "
+    print(f"# {_cpu()}, Python {platform.python_version()}, "
           f"torch {torch.__version__}, torch threads {torch.get_num_threads()}, "
           f"BLAS threads {args.threads}, {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f}")

@@ -56,7 +56,9 @@ _PREDICT_CHUNK = 8192
 class _FNNEstimator(BaseEstimator):
     """Parameters, validation and training shared by the classifier and the regressor.
 
-    Subclasses set ``_likelihood_name`` (per fit) and implement ``_encode_targets``.
+    Subclasses set ``_stratify`` (split the early-stopping holdout by class) and define
+    ``_validation_options`` (for ``validate_data``), ``_likelihood``, ``_n_classes`` and
+    ``_encode_targets`` (labels or values -> the target tensor ``fit`` trains on).
     """
 
     def __init__(
@@ -325,6 +327,7 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     Notes
     -----
     Inputs are not standardized; use ``make_pipeline(StandardScaler(), FNNClassifier())``.
+    Training runs in float32; predictions run in float64 (Note [float64 predictions]).
     """
 
     _stratify = True
@@ -376,6 +379,9 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> FNNClassifier:
         """Train one epoch on ``(X, y)``, starting a new network on the first call.
+
+        Later calls continue the same network and optimizer state (``early_stopping``
+        does not apply; no data are held out).
 
         Parameters
         ----------
@@ -536,7 +542,11 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
         return self._fit(X, y, incremental=False)
 
     def partial_fit(self, X: Any, y: Any) -> FNNRegressor:
-        """Train one epoch on ``(X, y)``, starting a new network on the first call."""
+        """Train one epoch on ``(X, y)``, starting a new network on the first call.
+
+        Later calls continue the same network and optimizer state (``early_stopping``
+        does not apply; no data are held out). Returns self.
+        """
         return self._fit(X, y, incremental=True)
 
     def predict(self, X: Any) -> np.ndarray:
