@@ -3,7 +3,8 @@ checkpoints.
 
 One concept per file: ``fit.py`` (the loop, bagging), ``optimizers.py``,
 ``schedules.py``, ``regularization.py``, ``callbacks.py``, ``metrics.py``,
-``checkpoint.py`` (save/load, atomic and pickle-safe), ``predict.py``, ``result.py``.
+``checkpoint.py`` (save/load, atomic and pickle-safe), ``predict.py``, ``result.py``,
+``stacked/`` (``fit_many``: many same-shaped networks trained as one vectorized model).
 """
 
 from fnnlab.training.bagging import Ensemble
@@ -15,6 +16,7 @@ from fnnlab.training.optimizers import OPTIMIZERS, make_optimizer
 from fnnlab.training.predict import predict, predict_proba
 from fnnlab.training.result import FitResult
 from fnnlab.training.schedules import SCHEDULES, Schedule
+from fnnlab.training.stacked import fit_many
 
 __all__ = [
     "METRICS",
@@ -29,6 +31,7 @@ __all__ = [
     "Schedule",
     "fit",
     "fit_bagged",
+    "fit_many",
     "load",
     "make_optimizer",
     "predict",

@@ -1,0 +1,13 @@
+"""Stacked training: many same-shaped networks trained at once as one vectorized model.
+
+``loop.py`` (``fit_many``, the memory estimate), ``model.py`` (``StackedModel``, the
+batched layers), ``optim.py`` (torch.optim's rules with per-member learning rates),
+``losses.py`` (per-member likelihood losses). The module docstring of ``loop.py``
+explains the design choice and the conventions.
+"""
+
+from fnnlab.training.stacked.loop import fit_many, member_bytes
+from fnnlab.training.stacked.model import NotStackable, StackedModel
+from fnnlab.training.stacked.optim import StackedOptimizer
+
+__all__ = ["NotStackable", "StackedModel", "StackedOptimizer", "fit_many", "member_bytes"]

@@ -1,0 +1,70 @@
+r"""The likelihoods' losses for K members at once: stacked outputs in, (K,) losses out.
+
+Each function computes, for member k, exactly the mean loss
+:meth:`fnnlab.likelihoods.Likelihood.loss` returns for ``(outputs[k], target[k])``,
+with the label smoothing ε allowed to differ between members:
+
+- gaussian: mean (y - z)²;  laplace: mean |y - z|
+- bernoulli: BCE on the logit against y (1 - ε_k) + ε_k / 2
+- categorical: (1 - ε_k) NLL + ε_k mean_c(-log softmax(z / T)_c), torch's label smoothing
+- poisson: mean ζ(z) - y log(ζ(z) + 1e-8), ζ = softplus
+
+A likelihood of any other class falls back to calling its ``loss`` member by member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from fnnlab.likelihoods import Bernoulli, Categorical, Gaussian, Laplace, Likelihood, Poisson
+
+__all__ = ["member_losses"]
+
+
+def _mean(loss: Tensor) -> Tensor:
+    return loss.flatten(1).mean(1)
+
+
+def member_losses(liks: Sequence[Likelihood], outputs: Tensor, target: Tensor) -> Tensor:
+    """Per-member mean losses, shape (K,), of stacked ``outputs`` (K, N, ...) and ``target``.
+
+    ``liks`` holds one likelihood per member; they must be of one class and differ at
+    most in ``label_smoothing``.
+    """
+    lik = liks[0]
+    kind = type(lik)
+    if target.dim() == 2 and outputs.dim() == 3 and outputs.shape[2] == 1:
+        outputs = outputs[..., 0]  # one output for a 1-D target (Likelihood._match)
+    if kind in (Gaussian, Laplace, Poisson) and outputs.shape != target.shape:
+        return torch.stack([m.loss(o, t) for m, o, t in zip(liks, outputs, target, strict=True)])
+    if kind is Gaussian:
+        return _mean((outputs - target) ** 2)
+    if kind is Laplace:
+        return _mean((outputs - target).abs())
+    if kind is Poisson:
+        rate = F.softplus(outputs)
+        return _mean(rate - target * torch.log(rate + 1e-8))
+    smoothing = torch.tensor([getattr(m, "label_smoothing", 0.0) for m in liks],
+                             dtype=outputs.dtype, device=outputs.device)
+    if kind is Bernoulli:
+        t = target.to(outputs.dtype)
+        if bool(smoothing.any()):
+            eps = smoothing.view(-1, *([1] * (t.dim() - 1)))
+            t = t * (1.0 - eps) + 0.5 * eps
+        return _mean(F.binary_cross_entropy_with_logits(outputs, t, reduction="none"))
+    if kind is Categorical and len({m.temperature for m in liks}) == 1:
+        logits = outputs if lik.temperature == 1.0 else outputs / lik.temperature
+        k, n, c = logits.shape
+        if not bool(smoothing.any()):
+            nll = F.cross_entropy(logits.reshape(k * n, c), target.reshape(k * n),
+                                  reduction="none")
+            return nll.view(k, n).mean(1)
+        logp = torch.log_softmax(logits, dim=-1)
+        nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1).mean(1)
+        smooth = -logp.sum(-1).mean(1) / c
+        return (1.0 - smoothing) * nll + smoothing * smooth
+    return torch.stack([m.loss(o, t) for m, o, t in zip(liks, outputs, target, strict=True)])
