@@ -39,9 +39,11 @@ import torch
 
 from fnnlab.experiments.claims import (  # noqa: F401  (importing registers the claims)
     expressivity,
+    landscape,
     optimization,
     outputs,
     selu,
+    shattered,
 )
 from fnnlab.experiments.claims.claim import (
     CLAIMS,
