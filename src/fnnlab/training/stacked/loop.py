@@ -410,7 +410,8 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                 if bool(bad.any()):
                     for i in torch.nonzero(bad).flatten().tolist():
                         diverged[i] = (
-                            f"Loss became {float(losses[i])} at epoch {epoch}, batch {b} with "
+                            f"Loss became {float(losses[i].detach())} at epoch {epoch}, "
+                            f"batch {b} with "
                             f"lr={lrs[i]:g}. Lower lr, clip gradients (clip_norm=1.0) or "
                             f"standardize the features."
                         )
