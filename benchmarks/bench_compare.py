@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument("--baselines", default="")
     parser.add_argument("--grid", default="quick")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         result = compare(datasets="quick", baselines=[b for b in args.baselines.split(",") if b],
@@ -34,7 +35,7 @@ def main() -> None:
     ok = result.results[result.results["status"] == "ok"]
     print(result.format("text"))
     print(f"jobs: {result.ran} ({len(result.results) - len(ok)} failed), processes: {args.jobs}, "
-          f"cpus: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.1f}")
+          f"cpus: {os.cpu_count()}, load average at start: {load:.1f}")
     print(f"wall time: {seconds:.1f} s, {60 * result.ran / seconds:.1f} jobs/min, "
           f"mean job time {ok['seconds'].mean():.2f} s, sum of job times "
           f"{ok['seconds'].sum():.1f} s")

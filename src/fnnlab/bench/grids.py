@@ -49,7 +49,7 @@ FIT_PARAMETERS: frozenset[str] = frozenset({
 # 4 points x 3 seeds = 336 networks in well under 5 minutes.
 QUICK: Grid = {
     "fnn": {"depth": [2, 4], "width": [64], "lr": [0.01, 0.1], "dropout": [0.0],
-            "epochs": [30], "batch_size": [64], "early_stopping": [5]},
+            "epochs": [20], "batch_size": [64], "early_stopping": [5]},
 }
 
 _PAPER_TRAINING = {"epochs": [100], "batch_size": [64], "early_stopping": [10]}
@@ -156,8 +156,9 @@ def check_grid(grid: Grid, methods: list[str], baselines: list[str]) -> None:
 
 
 def _hint(name: str, known: Any) -> str:
-    close = difflib.get_close_matches(name, sorted(known), n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
+    by_lower = {k.lower(): k for k in sorted(known, reverse=True)}
+    close = difflib.get_close_matches(name.lower(), sorted(by_lower), n=1)
+    return f" Did you mean {by_lower[close[0]]!r}?" if close else ""
 
 
 def _method_names() -> list[str]:

@@ -194,7 +194,7 @@ def comparison_table(
     ``best`` (bool), ``n_datasets`` (datasets where the method has a score).
     """
     mr = mean_ranks(scores, higher_is_better=higher_is_better)
-    best = mr.idxmin()
+    best = mr.idxmin()  # the first of tied methods, in column order
     p = wilcoxon_vs_best(scores, best=best, correction=correction,
                          higher_is_better=higher_is_better)
     table = pd.DataFrame({
@@ -206,7 +206,8 @@ def comparison_table(
         "best": (mr.index == best),
         "n_datasets": scores.notna().sum(axis=0)[mr.index].to_numpy(),
     })
-    return table.sort_values(["mean_rank", "method"], kind="stable").reset_index(drop=True)
+    # Stable sort: ties keep the column order, so the first row is always ``best``.
+    return table.sort_values("mean_rank", kind="stable").reset_index(drop=True)
 
 
 def format_table(table: pd.DataFrame, fmt: TableFormat = "text") -> str:

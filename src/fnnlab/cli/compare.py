@@ -61,9 +61,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--table re-prints the table of a store; pass --store FILE.")
         result = table_from_store(args.store, reference=args.reference)
     else:
-        suite = args.suite
-        if "," in suite:
-            suite = [s for s in suite.split(",") if s]
+        suite = _suite(args.suite)
         result = compare(
             methods=[m for m in args.methods.split(",") if m],
             datasets=suite,
@@ -78,3 +76,15 @@ def run(args: argparse.Namespace) -> int:
         out = result.save(args.report)
         print(f"report written to {out}", file=sys.stderr)
     return 0
+
+
+def _suite(text: str) -> str | list[str]:
+    # A suite name or folder stays a string (so a typo gets "Unknown suite"); a data set
+    # name, a file, or a comma-separated list becomes a list of data sets.
+    from pathlib import Path
+
+    from fnnlab.data import BUNDLED
+
+    if "," in text or text in BUNDLED or Path(text).is_file():
+        return [s.strip() for s in text.split(",") if s.strip()]
+    return text

@@ -1,0 +1,183 @@
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fnnlab.bench import ResultStore, compare, table_from_store
+from fnnlab.bench.store import SCHEMA_VERSION
+
+# Fast baselines only: the protocol, store and statistics do not depend on the model.
+FAST = dict(methods=[], baselines=["knn", "logreg"], datasets=["iris", "wine"], seeds=2,
+            jobs=1, progress=False)
+
+
+def test_grid_point_is_chosen_on_validation_and_kept():
+    result = compare(**FAST)
+    rows = result.results
+    assert len(rows) == (3 + 4) * 2 * 2  # (knn + logreg grid points) x data sets x seeds
+    for sel in result.selected.itertuples():
+        group = rows[(rows.method == sel.method) & (rows.dataset == sel.dataset)
+                     & (rows.seed == sel.seed)]
+        valid = group.scores.map(lambda s: s["valid_accuracy"])
+        assert sel.valid == valid.max()
+        chosen = group[group.params == sel.params]
+        assert sel.test == chosen.scores.iloc[0]["test_accuracy"]
+    expected = result.selected.groupby(["dataset", "method"])["test"].mean().unstack()
+    pd.testing.assert_frame_equal(result.scores, expected.loc[result.scores.index,
+                                                              result.scores.columns],
+                                  check_names=False)
+    assert abs(result.table["avg_rank_diff"].sum()) < 1e-12
+
+
+def test_rerun_with_store_skips_finished_jobs(tmp_path):
+    store = tmp_path / "r.sqlite"
+    first = compare(**FAST, store=store)
+    again = compare(**FAST, store=store)
+    assert first.ran == 28 and first.skipped == 0
+    assert again.ran == 0 and again.skipped == 28
+    pd.testing.assert_frame_equal(first.table, again.table)
+    with ResultStore(store) as db:
+        frame = db.results()
+    assert len(frame) == 28 and frame.key.is_unique
+    assert set(frame.sklearn_version) == {__import__("sklearn").__version__}
+    assert (frame.seconds > 0).all()
+    stored = table_from_store(store)
+    pd.testing.assert_frame_equal(stored.table, first.table)
+
+
+def test_failed_jobs_are_recorded_and_the_sweep_goes_on(tmp_path):
+    # C=-1 is invalid for LogisticRegression: those jobs fail, C=1 still runs.
+    grid = {"logreg": {"C": [-1.0, 1.0]}}
+    result = compare(**{**FAST, "grid": grid}, store=tmp_path / "f.sqlite")
+    failed = result.results[result.results.status == "failed"]
+    assert len(failed) == 4  # one grid point x 2 data sets x 2 seeds
+    assert failed.error.str.contains("InvalidParameterError|C").all()
+    assert (result.selected.query("method == 'logreg'").n_failed == 1).all()
+    assert result.scores["logreg"].notna().all()
+    row = result.table.set_index("method").loc["logreg"]
+    assert row.failed_jobs == 4
+    assert "Failed jobs: 4 (logreg/iris: 2, logreg/wine: 2)" in result.format()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"methods": ["snn", "snnn"]}, "Unknown method 'snnn'"),
+        ({"baselines": ["svm", "xgboost"]}, "Unknown baseline 'xgboost'"),
+        ({"datasets": "quik"}, "Unknown suite 'quik'"),
+        ({"backend": "spark"}, "Unknown backend 'spark'"),
+        ({"grid": {"fnn": {"dpeth": [2]}}}, "fnn.dpeth.*Did you mean 'depth'"),
+        ({"grid": {"svm": {"c": [1.0]}}}, "svm.c .*Did you mean 'C'"),
+        ({"metric": "f1"}, "Unknown metric 'f1'"),
+        ({"protocol": "paper"}, "protocol='paper' needs the UCI split file"),
+        ({"methods": [], "baselines": ["svm"]}, "at least 2 methods"),
+    ],
+)
+def test_bad_input_is_rejected_before_any_job(tmp_path, kwargs, match):
+    store = tmp_path / "never.sqlite"
+    args = {"methods": ["snn"], "baselines": ["svm"], "datasets": ["iris"], "seeds": 1,
+            "jobs": 1, "progress": False, "store": store, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        compare(**args)
+    assert not store.exists()
+
+
+def test_folder_without_csv_files_is_rejected(tmp_path):
+    (tmp_path / "notes.txt").write_text("no data here")
+    with pytest.raises(ValueError, match="(?i)no .*csv"):
+        compare(**{**FAST, "datasets": tmp_path})
+
+
+def test_incompatible_store_is_rejected_before_any_job(tmp_path):
+    path = tmp_path / "old.sqlite"
+    ResultStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(ValueError, match=f"schema version 999.*reads version {SCHEMA_VERSION}"):
+        compare(**FAST, store=path)
+
+
+_KILL_KWARGS = dict(methods=[], baselines=["knn", "logreg"], datasets=["iris", "wine"],
+                    seeds=3, jobs=1, progress=False)
+_KILL_SCRIPT = f"""
+import sys
+from fnnlab.bench import compare
+compare(**{_KILL_KWARGS!r}, store=sys.argv[1])
+"""
+
+
+def test_sigkill_midway_then_restart_gives_one_row_per_job_and_same_table(tmp_path):
+    store = tmp_path / "killed.sqlite"
+    proc = subprocess.Popen([sys.executable, "-c", _KILL_SCRIPT, str(store)])
+    rows = 0
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if store.exists():
+                try:
+                    with sqlite3.connect(store, timeout=1) as db:
+                        rows = db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
+                except sqlite3.OperationalError:
+                    rows = 0
+                if rows >= 5:
+                    break
+            time.sleep(0.01)
+        assert proc.poll() is None, "the comparison finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    n_jobs = (3 + 4) * 2 * 3
+    with ResultStore(store) as db:
+        before = len(db)
+    assert 5 <= before < n_jobs
+    resumed = compare(**_KILL_KWARGS, store=store)
+    assert resumed.skipped == before and resumed.ran == n_jobs - before
+    with ResultStore(store) as db:
+        frame = db.results()
+    assert len(frame) == n_jobs and frame.key.is_unique
+    fresh = compare(**_KILL_KWARGS)
+    pd.testing.assert_frame_equal(resumed.table, fresh.table)
+    pd.testing.assert_frame_equal(resumed.scores, fresh.scores)
+
+
+def test_dask_local_cluster_matches_local_backend():
+    # Thread workers (processes=False) start in a second, not the ten a fresh process
+    # needs to import torch; the baselines are deterministic given their seed.
+    distributed = pytest.importorskip("distributed")
+    kwargs = dict(methods=[], baselines=["knn", "logreg"], datasets=["iris"], seeds=2,
+                  progress=False)
+    local = compare(**kwargs, jobs=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            remote = compare(**kwargs, backend="dask", scheduler=client)
+    a = local.results.sort_values("key").reset_index(drop=True)
+    b = remote.results.sort_values("key").reset_index(drop=True)
+    assert a.key.tolist() == b.key.tolist() and (b.status == "ok").all()
+    assert a.scores.tolist() == b.scores.tolist()
+    pd.testing.assert_frame_equal(local.table, remote.table)
+
+
+def test_reference_puts_published_accuracy_beside_ours(tmp_path):
+    ref = tmp_path / "ref.csv"
+    ref.write_text("name,n_rows,SNN,MS\niris,150,0.9730,0.9189\nwine,178,0.9773,\n")
+    grid = {"fnn": {"depth": 2, "width": 8, "lr": 0.1, "epochs": 1}}
+    result = compare(methods=["snn", "msra"], datasets=["iris"], grid=grid, seeds=1, jobs=1,
+                     progress=False, reference=ref)
+    per = result.per_dataset.set_index("method")
+    assert per.loc["snn", "published"] == 0.9730 and per.loc["msra", "published"] == 0.9189
+    np.testing.assert_allclose(per["difference"], per["score"] - per["published"])
+    assert "Published accuracies" in result.format()
+    out = result.save(tmp_path / "report")
+    for name in ("table.txt", "table.csv", "table.md", "table.tex", "comparison.json",
+                 "per_dataset.csv", "critical_difference.png", "scores_heatmap.png"):
+        assert (out / name).stat().st_size > 0

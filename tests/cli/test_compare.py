@@ -1,0 +1,56 @@
+import json
+
+import pytest
+
+from fnnlab.cli import main
+
+BASE = ["compare", "--methods", "", "--baselines", "knn,logreg", "--suite", "iris,wine",
+        "--seeds", "1", "--jobs", "1", "--quiet"]
+
+
+def test_compare_prints_the_table_and_reprints_it_from_the_store(tmp_path, capsys):
+    store = str(tmp_path / "r.sqlite")
+    assert main([*BASE, "--store", store, "--report", str(tmp_path / "rep")]) == 0
+    first = capsys.readouterr().out
+    assert "avg. rank diff." in first and "(best)" in first
+    assert (tmp_path / "rep" / "table.tex").is_file()
+    assert main(["compare", "--store", store, "--table"]) == 0
+    assert capsys.readouterr().out == first
+
+
+def test_compare_json_with_reference_adds_published_column(tmp_path, capsys):
+    ref = tmp_path / "ref.csv"
+    ref.write_text("name,SNN,MS\niris,0.9730,0.9189\n")
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"fnn": {"depth": 2, "width": 8, "lr": 0.1, "epochs": 1}}))
+    code = main(["compare", "--methods", "snn,msra", "--suite", "iris", "--grid", str(grid),
+                 "--seeds", "1", "--jobs", "1", "--quiet", "--format", "json",
+                 "--reference", str(ref)])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    rows = {r["method"]: r for r in out["per_dataset"]}
+    assert rows["snn"]["published"] == 0.9730
+    assert rows["msra"]["difference"] == pytest.approx(rows["msra"]["score"] - 0.9189)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--suite", "quik"], "Unknown suite 'quik'"),
+        (["--baselines", "svn"], "Unknown baseline 'svn'. Did you mean 'svm'"),
+        (["--methods", "snn,bogus"], "Unknown method 'bogus'"),
+        (["--table"], "--table re-prints the table of a store"),
+    ],
+)
+def test_compare_bad_input_is_one_line_error_exit_2(args, match, capsys):
+    assert main([*BASE, *args]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert __import__("re").search(match, err)
+
+
+def test_compare_unknown_backend_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*BASE, "--backend", "spark"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'spark'" in capsys.readouterr().err
