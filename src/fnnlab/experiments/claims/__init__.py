@@ -39,7 +39,9 @@ import torch
 
 from fnnlab.experiments.claims import (  # noqa: F401  (importing registers the claims)
     expressivity,
+    gradients,
     landscape,
+    normalization,
     optimization,
     outputs,
     selu,
