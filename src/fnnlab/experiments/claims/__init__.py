@@ -38,8 +38,10 @@ import pandas as pd
 import torch
 
 from fnnlab.experiments.claims import (  # noqa: F401  (importing registers the claims)
+    activations,
     expressivity,
     gradients,
+    highway,
     landscape,
     normalization,
     optimization,
