@@ -110,7 +110,8 @@ class FNNSpec:
         Input width and number of outputs (classes, or regression targets).
     depth : int, default=8
         Number of hidden blocks, the dense input layer included. A residual block holds
-        two linear maps, so a resnet of depth d has 2d - 1 hidden linear layers.
+        two linear maps by default (branch_layers=2), so a resnet of depth d has 2d - 1
+        hidden linear layers.
     width : int, default=256
         Units per hidden layer.
     method : str or None, default="snn"
