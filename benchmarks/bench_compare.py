@@ -24,13 +24,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--baselines", default="")
     parser.add_argument("--grid", default="quick")
+    parser.add_argument("--store", default=None, help="keep the results here (default: temp)")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
+        store = Path(args.store or Path(tmp) / "bench.sqlite")
+        if store.exists():
+            raise SystemExit(f"{store} exists; a benchmark needs a fresh store.")
         start = time.perf_counter()
         result = compare(datasets="quick", baselines=[b for b in args.baselines.split(",") if b],
-                         grid=args.grid, seeds=args.seeds, jobs=args.jobs,
-                         store=Path(tmp) / "bench.sqlite", progress=False)
+                         grid=args.grid, seeds=args.seeds, jobs=args.jobs, store=store,
+                         progress=False)
         seconds = time.perf_counter() - start
     ok = result.results[result.results["status"] == "ok"]
     print(result.format("text"))
@@ -39,6 +43,8 @@ def main() -> None:
     print(f"wall time: {seconds:.1f} s, {60 * result.ran / seconds:.1f} jobs/min, "
           f"mean job time {ok['seconds'].mean():.2f} s, sum of job times "
           f"{ok['seconds'].sum():.1f} s")
+    print("mean job seconds by data set and method:")
+    print(ok.pivot_table(index="dataset", columns="method", values="seconds").round(2))
 
 
 if __name__ == "__main__":
