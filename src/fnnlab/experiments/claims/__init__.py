@@ -39,6 +39,7 @@ import torch
 
 from fnnlab.experiments.claims import (  # noqa: F401  (importing registers the claims)
     activations,
+    comparison,
     expressivity,
     gradients,
     highway,
@@ -46,6 +47,7 @@ from fnnlab.experiments.claims import (  # noqa: F401  (importing registers the 
     normalization,
     optimization,
     outputs,
+    regularization,
     selu,
     shattered,
 )

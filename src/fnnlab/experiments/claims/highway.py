@@ -46,8 +46,8 @@ def _gate_means(model: torch.nn.Module, x: torch.Tensor) -> list[float]:
 )
 def highway(quick: bool, seed: int) -> Outcome:
     parts = data.split(data.load("digits"), valid=0.15, test=0.2, seed=seed)
-    depth = 30 if quick else 50
-    epochs = 6 if quick else 15
+    depth = 24 if quick else 50
+    epochs = 5 if quick else 15
     rates = (1e-3, 3e-3) if quick else (3e-4, 1e-3, 3e-3)
     rows, best = [], {}
     for method in ("msra", "highway"):
