@@ -50,7 +50,7 @@ figcaption { color: #555; font-size: 0.9em; margin-top: 0.3em; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.88em; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f5f5f7; }
-td:first-child, th:first-child { text-align: left; }
+td:first-child, th:first-child, .left { text-align: left; }
 blockquote { border-left: 4px solid #c7d2fe; margin: 0.8em 0; padding: 0.3em 1em;
              background: #f7f8ff; color: #333; }
 .verdict { display: inline-block; padding: 0.1em 0.6em; border-radius: 0.8em;

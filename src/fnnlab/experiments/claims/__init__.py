@@ -196,11 +196,12 @@ def _badge(verdict: str) -> str:
 
 
 def _summary_html(table: pd.DataFrame) -> str:
-    head = "<tr><th>#</th><th>claim</th><th>verdict</th><th>checks</th><th>time (s)</th></tr>"
+    head = ("<tr><th>#</th><th class='left'>claim</th><th class='left'>verdict</th>"
+            "<th>checks</th><th>time (s)</th></tr>")
     rows = "".join(
-        f'<tr><td>{r.id}</td><td><a href="#claim-{r.id}">{html.escape(r.title)}</a></td>'
-        f"<td>{_badge(r.verdict)}</td><td>{html.escape(r.checks)}</td>"
-        f"<td>{r.seconds:.1f}</td></tr>"
+        f"<tr><td>{r.id}</td><td class='left'><a href=\"#claim-{r.id}\">"
+        f"{html.escape(r.title)}</a></td><td class='left'>{_badge(r.verdict)}</td>"
+        f"<td>{html.escape(r.checks)}</td><td>{r.seconds:.1f}</td></tr>"
         for r in table.itertuples()
     )
     return f"<table>{head}{rows}</table>"
