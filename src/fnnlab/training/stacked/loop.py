@@ -359,6 +359,13 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
     clip_norm, clip_value = _column(configs, "clip_norm").to(dev), _column(configs, "clip_value")
     clip_value = clip_value.to(dev).view(-1, 1, 1)
     patience = [c["early_stopping"] for c in configs]
+    # Decided once: most runs use none of these, and each check would cost a sync per step.
+    noisy_inputs = [i for i, s in enumerate(in_noise.tolist()) if s > 0]
+    noisy_weights = bool((w_noise > 0).any())
+    use_l1 = bool((l1 > 0).any())
+    use_max_norm = bool(torch.isfinite(max_norm).any())
+    in_noise = in_noise.to(dev).view(-1, 1, 1)
+    use_clip = bool(torch.isfinite(clip_norm).any() or torch.isfinite(clip_value).any())
 
     monitor = "valid_loss" if valid is not None else "train_loss"
     best = net.snapshot()
@@ -396,13 +403,13 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                 if m == 1 and n > 1:
                     break
                 xb, yb = x[idx], y[idx]  # (K, m, F), (K, m)
-                if bool((in_noise > 0).any()):
+                if noisy_inputs:
                     noise = torch.zeros_like(xb)
-                    for i in torch.nonzero(in_noise > 0).flatten().tolist():
+                    for i in noisy_inputs:
                         noise[i] = torch.randn(xb.shape[1:], generator=gens[i]).to(dev)
-                    xb = xb + in_noise.to(dev).view(-1, 1, 1) * noise
+                    xb = xb + in_noise * noise
                 saved = None
-                if bool((w_noise > 0).any()):
+                if noisy_weights:
                     saved = _add_weight_noise(net, matrices, w_noise, gens)
                 out = net(xb)
                 losses = member_losses(liks, out.float(), yb)
@@ -423,7 +430,7 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                         break
                 losses = torch.where(active, losses, torch.zeros_like(losses))
                 objective = losses.sum()
-                if bool((l1 > 0).any()):
+                if use_l1:
                     penalty = sum(w.abs().flatten(1).sum(1) for w in matrices)
                     objective = objective + (l1 * penalty).sum()
                 grads = list(torch.autograd.grad(objective, params, allow_unused=True))
@@ -433,9 +440,10 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                     with torch.no_grad():
                         for w, s in zip(matrices, saved, strict=True):
                             w.copy_(s)
-                _clip_(grads, clip_norm, clip_value)
+                if use_clip:
+                    _clip_(grads, clip_norm, clip_value)
                 opt.step(grads, lr)
-                if bool(torch.isfinite(max_norm).any()):
+                if use_max_norm:
                     with torch.no_grad():
                         view = max_norm.view(-1, 1, 1)
                         for w in matrices:
