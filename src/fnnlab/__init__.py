@@ -17,17 +17,22 @@ __version__ = "0.1.0"
 
 # Heavier subpackages load on first use (``fnnlab.bench``, ``fnnlab.diagnostics``, ...),
 # so ``import fnnlab`` stays quick for a script that only trains a model.
-_LAZY_MODULES = ("bench", "diagnostics", "plots", "report", "experiments")
+_LAZY_MODULES = ("bench", "diagnostics", "plots", "report", "experiments", "sklearn")
+_LAZY_NAMES = {"FNNClassifier": "sklearn", "FNNRegressor": "sklearn"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY_MODULES:
         return importlib.import_module(f"fnnlab.{name}")
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(f"fnnlab.{_LAZY_NAMES[name]}"), name)
     raise AttributeError(f"module 'fnnlab' has no attribute {name!r}")
 
 
 __all__ = [
     "FNN",
+    "FNNClassifier",
+    "FNNRegressor",
     "METHODS",
     "FNNSpec",
     "FitResult",
