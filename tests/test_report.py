@@ -56,6 +56,8 @@ def test_sections_get_unique_anchors_and_a_table_of_contents():
     page = report.to_html()
     assert '<a href="#claim-7">Other</a>' in page
     assert page.index("Contents") < page.index('id="claim-1-selu"')
+    report.toc = False
+    assert "Contents" not in report.to_html()
 
 
 def test_long_tables_are_cut_with_a_note():

@@ -22,6 +22,7 @@ import base64
 import html
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -82,18 +83,22 @@ class Report:
         Title of the page (``<h1>`` and ``<title>``).
     intro : str, optional
         Paragraph(s) under the title; blank lines separate paragraphs.
+    toc : bool, default=True
+        List the level-2 sections under the front matter (when there are several).
 
     Notes
     -----
     ``add_text``, ``add_figure``, ``add_table`` and ``add_html`` append to the
     section started last by :meth:`add_section` (or to the front matter before the
-    first section). ``write`` adds a table of contents of the level-2 sections.
+    first section). ``write`` adds a table of contents of the level-2 sections unless
+    ``toc=False``.
     """
 
-    def __init__(self, title: str, intro: str = "") -> None:
+    def __init__(self, title: str, intro: str = "", *, toc: bool = True) -> None:
         if not isinstance(title, str) or not title.strip():
             raise ValueError(f"Report: title must be a non-empty string, got {title!r}.")
         self.title = title
+        self.toc = toc
         self.front: list[str] = []
         self.sections: list[Section] = []
         self._anchors: set[str] = set()
@@ -218,7 +223,7 @@ class Report:
             f"<p class='meta'>Written by fnnlab on {stamp}.</p>",
             *self.front,
         ]
-        if len([s for s in self.sections if s.level == 2]) > 1:
+        if self.toc and len([s for s in self.sections if s.level == 2]) > 1:
             parts.append(f"<nav><h2>Contents</h2><ol>{toc}</ol></nav>")
         for s in self.sections:
             parts.append(f'<section id="{s.anchor}"><h{s.level}>{html.escape(s.title)}'
@@ -269,7 +274,9 @@ def model_graph_png(model: nn.Module, x: Tensor) -> bytes | None:
     except ImportError:
         return None
     output = model(x)
-    dot = torchviz.make_dot(output.sum(), params=dict(model.named_parameters()))
+    with warnings.catch_warnings():  # torchviz compares versions with distutils' LooseVersion
+        warnings.simplefilter("ignore", DeprecationWarning)
+        dot = torchviz.make_dot(output.sum(), params=dict(model.named_parameters()))
     dot.graph_attr.update(rankdir="TB", dpi="72")
     try:
         return dot.pipe(format="png")

@@ -225,6 +225,7 @@ def _write(table: pd.DataFrame, outcomes: dict[int, Outcome], directory: Path, *
             "experiments are small; a paper's effect may need a larger scale), "
             "'inconclusive' that the number lies within the margin."
         ),
+        toc=False,  # the verdict table below links every claim
     )
     report.add_text(
         f"Run: {'quick' if quick else 'full'}, seed {seed}, {wall:.0f} s wall time; "

@@ -231,7 +231,8 @@ def selu_cost(quick: bool, seed: int) -> Outcome:
         f"{w}-unit networks of each METHODS preset on 64 random features and 10 classes, "
         f"batches of {_SMALL_BATCH} and {_LARGE_BATCH}, one thread: the fastest of "
         f"alternating one-epoch fits (Note [step timing] in "
-        f"fnnlab.experiments.claims.normalization). Seed {seed}."
+        f"fnnlab.experiments.claims.normalization). The timings are taken once per run and "
+        f"shared with claims 4 and 10 (whichever runs first pays for them). Seed {seed}."
     )
     return Outcome(setup=setup, numbers=timing, checks=checks,
                    figures=[(fig, "Time per training step by method.")],
