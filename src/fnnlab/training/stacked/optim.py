@@ -100,7 +100,7 @@ class StackedOptimizer:
                 if self.rule == "adamw":
                     p.mul_(1 - _per_member(lr64.float(), p) * decay)
                 else:
-                    g = g + p * decay
+                    g = torch.addcmul(g, p, decay)
             getattr(self, "_" + self.rule.removesuffix("w"))(p, g, size, state)
 
     def _sgd(self, p: Tensor, g: Tensor, size: Tensor, state: dict[str, Tensor]) -> None:
@@ -112,7 +112,7 @@ class StackedOptimizer:
             else:
                 buf.mul_(momentum).add_(g, alpha=1 - self.d["dampening"])
             g = g.add(buf, alpha=momentum) if self.d["nesterov"] else buf
-        p.sub_(g * size)
+        p.addcmul_(g, size, value=-1)
 
     def _adagrad(self, p: Tensor, g: Tensor, size: Tensor, state: dict[str, Tensor]) -> None:
         total = state.setdefault("sum", torch.zeros_like(p))
@@ -127,7 +127,7 @@ class StackedOptimizer:
         std = square_avg.add(eps).sqrt_()
         delta = acc_delta.add(eps).sqrt_().div_(std).mul_(g)
         acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
-        p.sub_(delta * size)
+        p.addcmul_(delta, size, value=-1)
 
     def _rmsprop(self, p: Tensor, g: Tensor, size: Tensor, state: dict[str, Tensor]) -> None:
         alpha, eps, momentum = self.d["alpha"], self.d["eps"], self.d["momentum"]
@@ -142,7 +142,7 @@ class StackedOptimizer:
         if momentum > 0:
             buf = state.setdefault("momentum_buffer", torch.zeros_like(p))
             buf.mul_(momentum).addcdiv_(g, avg)
-            p.sub_(buf * size)
+            p.addcmul_(buf, size, value=-1)
         else:
             p.sub_(g / avg * size)
 
