@@ -11,7 +11,7 @@ The flow is ``load* -> Table -> split -> Splits(train, valid, test of Dataset)``
         table = source.load()
 
 Files: `dataset.py` (Dataset), `table.py` (Table, from_frame, from_arrays),
-`preprocess.py` (Preprocessor), `splits.py` (Splits, split, from_indices,
+`preprocess.py` (Preprocessor, TargetScaler), `splits.py` (Splits, split, from_indices,
 paper_split), `loaders.py` (load, load_file, load_csv, load_parquet, load_npz,
 load_dir), `suites.py` (Source, suite).
 """
@@ -29,7 +29,7 @@ from fnnlab.data.loaders import (
     load_npz,
     load_parquet,
 )
-from fnnlab.data.preprocess import IMPUTE_STRATEGIES, Preprocessor
+from fnnlab.data.preprocess import IMPUTE_STRATEGIES, Preprocessor, TargetScaler
 from fnnlab.data.splits import Splits, from_indices, paper_split, paper_splits_file, split
 from fnnlab.data.suites import SUITES, Source, suite
 from fnnlab.data.table import Table, from_arrays, from_frame
@@ -45,6 +45,7 @@ __all__ = [
     "Source",
     "Splits",
     "Table",
+    "TargetScaler",
     "Task",
     "csv_files",
     "dataset_name",

@@ -1,40 +1,58 @@
-"""Feature preprocessing, fitted on the training split only.
+"""Feature and target preprocessing, fitted on the training split only.
 
-Numeric columns are standardized, z = (x - mean_train) / std_train (LeCun et
-al. 1998, "Efficient BackProp": zero-mean, unit-variance inputs condition the
-first layer's Hessian; SELU networks assume it for their fixed point, Klambauer
-et al. 2017). Categorical columns are one-hot encoded. Both are scikit-learn
-transformers inside one `ColumnTransformer`; `Preprocessor` adds the checks
-and error messages fnnlab promises.
+`Preprocessor` standardizes numeric feature columns, z = (x - mean_train) /
+std_train (LeCun et al. 1998, "Efficient BackProp": zero-mean, unit-variance
+inputs condition the first layer's Hessian; SELU networks assume it for their
+fixed point, Klambauer et al. 2017), and one-hot encodes categorical ones.
+`TargetScaler` standardizes regression targets the same way, so a network
+initialized for unit-scale outputs meets unit-scale targets, and maps its
+predictions back to the original units.
+
+Both keep their fitted state as plain numbers and strings (`to_dict` /
+`from_dict`, JSON-safe), so a checkpoint can carry them without pickling and
+the transform is implemented once, here. The results equal scikit-learn's
+``StandardScaler``, ``OneHotEncoder(handle_unknown="ignore")`` and
+``SimpleImputer`` (the tests check it), whose conventions they follow.
 
 Note [train-only statistics]
     Means, standard deviations, imputation values and category lists come from
     the training rows alone, so nothing about the validation or test rows leaks
     into the features a model is selected or scored on.
+
+Note [constant columns]
+    A column whose variance is within the rounding error of the two-pass
+    variance algorithm, var <= n eps var + (n eps mean)^2 (Chan, Golub and
+    LeVeque 1983, "Algorithms for computing the sample variance"; the bound
+    scikit-learn's StandardScaler uses), gets scale 1 instead of its standard
+    deviation: it is only centered, z = x - mean, and never divided by ~0.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+import torch
 
 from fnnlab.data.table import Kind, _column_kind
 
 IMPUTE_STRATEGIES: tuple[str, ...] = ("mean", "median", "most_frequent")
+_KINDS: tuple[str, ...] = ("numeric", "categorical")
 
 
 class Preprocessor:
     """Standardize numeric columns and one-hot encode categorical ones.
 
-    numeric:      z = (x - mean) / std       (std = 1 for a constant column, so z = 0)
-    categorical:  one 0/1 column per category seen in training; an unseen
-                  category encodes as all zeros (``handle_unknown="ignore"``)
+    numeric:      z = (x - mean) / std       (std = 1 for a constant column, so z = x - mean;
+                                              Note [constant columns])
+    categorical:  one 0/1 column per category seen in training, in sorted order; an
+                  unseen category encodes as all zeros
+
+    Output columns: the numeric columns first, then the one-hot blocks, each group in
+    the order of ``kinds`` (scikit-learn's ``ColumnTransformer`` order).
 
     Parameters
     ----------
@@ -43,8 +61,9 @@ class Preprocessor:
         at `fit` when omitted.
     impute : {"mean", "median", "most_frequent"} or None, default=None
         Fill missing numeric values with this training statistic (categorical
-        columns always use the most frequent category). None: missing values
-        are an error.
+        columns always use the most frequent category; ties go to the smallest
+        value, as in scikit-learn's ``SimpleImputer``). None: missing values are an
+        error.
     name : str, default="data"
         Data set name for error messages.
 
@@ -52,8 +71,12 @@ class Preprocessor:
     ----------
     feature_names_out_ : tuple of str
         Names of the output columns (``"color_red"`` for a one-hot column).
-    transformer_ : sklearn.compose.ColumnTransformer
-        The fitted scikit-learn transformer.
+    mean_, scale_ : dict of str to float
+        Training mean and standard deviation (population, ddof=0) of each numeric column.
+    categories_ : dict of str to tuple of str
+        Categories seen in training, sorted, of each categorical column.
+    fill_ : dict of str to float or str
+        Imputation value of each column; empty when ``impute`` is None.
     """
 
     def __init__(
@@ -76,24 +99,37 @@ class Preprocessor:
     def check(self, X: pd.DataFrame) -> None:
         """Raise if ``X`` lacks a column or holds values the preprocessor cannot take.
 
-        Infinite values are always an error; missing values are one unless
-        ``impute`` is set. The message names each column with its row count.
+        Infinite values and text in a numeric column are always an error; missing
+        values are one unless ``impute`` is set. The message names each column with
+        its row count.
         """
         kinds = self._kinds(X)
         missing_columns = [c for c in kinds if c not in X.columns]
         if missing_columns:
-            raise ValueError(f"Data set {self.name!r} lacks feature columns {missing_columns}.")
-        infinite, missing = {}, {}
+            raise ValueError(
+                f"Data set {self.name!r} lacks feature column(s) {missing_columns}; the "
+                f"preprocessor needs all of its {len(kinds)} columns "
+                f"({_names(list(kinds))}). Add the missing columns."
+            )
+        infinite, missing, text = {}, {}, {}
         for column, kind in kinds.items():
             values = X[column]
             n_missing = int(values.isna().sum())
             if n_missing:
                 missing[column] = n_missing
             if kind == "numeric":
-                numbers = pd.to_numeric(values).to_numpy(dtype=np.float64, na_value=np.nan)
+                numbers = _numbers(values)
+                n_text = int((np.isnan(numbers) & values.notna().to_numpy()).sum())
+                if n_text:
+                    text[column] = n_text
                 n_infinite = int(np.isinf(numbers).sum())
                 if n_infinite:
                     infinite[column] = n_infinite
+        if text:
+            raise ValueError(
+                f"Data set {self.name!r} has non-numeric values in numeric feature column(s) "
+                f"{_counts(text)}. Convert them to numbers or to missing values (NaN)."
+            )
         if infinite:
             raise ValueError(
                 f"Data set {self.name!r} has infinite feature values in {_counts(infinite)}. "
@@ -108,59 +144,284 @@ class Preprocessor:
             )
 
     def fit(self, X: pd.DataFrame) -> Preprocessor:
-        """Learn the statistics and categories from the training rows ``X``."""
+        """Learn the statistics and categories from the training rows ``X``.
+
+        Note [train-only statistics]: pass the training rows only.
+        """
         kinds = self._kinds(X)
         self.kinds = kinds
         self.check(X)
-        numeric = [c for c, k in kinds.items() if k == "numeric"]
-        categorical = [c for c, k in kinds.items() if k == "categorical"]
-        scale = StandardScaler()
-        onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-        if self.impute is not None:
-            scale = Pipeline([("impute", SimpleImputer(strategy=self.impute)), ("scale", scale)])
-            onehot = Pipeline([
-                ("impute", SimpleImputer(strategy="most_frequent")), ("onehot", onehot),
-            ])
-        parts = [("numeric", scale, numeric), ("categorical", onehot, categorical)]
-        self.transformer_ = ColumnTransformer(
-            [part for part in parts if part[2]],
-            sparse_threshold=0.0,
-            verbose_feature_names_out=False,
+        if len(X) == 0:
+            raise ValueError(f"Data set {self.name!r}: cannot fit the preprocessing on 0 rows.")
+        columns = self._coerce(X)
+        fill: dict[str, float | str] = {}
+        mean: dict[str, float] = {}
+        scale: dict[str, float] = {}
+        categories: dict[str, tuple[str, ...]] = {}
+        for column, kind in kinds.items():
+            values = columns[column]
+            if self.impute is not None:
+                observed = values[~pd.isna(values)]
+                if len(observed) == 0:
+                    raise ValueError(
+                        f"Data set {self.name!r}: feature column {column!r} has no values in "
+                        f"the training rows, so there is nothing to impute from. Drop it."
+                    )
+                strategy = self.impute if kind == "numeric" else "most_frequent"
+                fill[column] = _statistic(observed, strategy)
+                values = _filled(values, fill[column])
+            if kind == "numeric":
+                mean[column], scale[column] = _mean_and_scale(values)
+            else:
+                categories[column] = tuple(str(c) for c in np.unique(values.astype(str)))
+        self.fill_, self.mean_, self.scale_, self.categories_ = fill, mean, scale, categories
+        self.feature_names_out_ = tuple(mean) + tuple(
+            f"{column}_{category}" for column, cats in categories.items() for category in cats
         )
-        self.transformer_.fit(self._coerce(X))
-        self.feature_names_out_ = tuple(str(n) for n in self.transformer_.get_feature_names_out())
         return self
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """Return the float32 feature matrix (N, F_out) for the rows ``X``."""
-        if not hasattr(self, "transformer_"):
-            raise ValueError("This Preprocessor is not fitted yet; call fit(X_train) first.")
+        self._check_fitted()
         self.check(X)
-        return np.asarray(self.transformer_.transform(self._coerce(X)), dtype=np.float32)
+        columns = self._coerce(X)
+        fill = self.fill_
+        blocks = []
+        if self.mean_:
+            numeric = np.column_stack([_filled(columns[c], fill.get(c)) for c in self.mean_])
+            mean = np.array(list(self.mean_.values()))
+            scale = np.array(list(self.scale_.values()))
+            blocks.append((numeric - mean) / scale)  # (N, n_numeric)
+        for column, cats in self.categories_.items():
+            codes = pd.Index(cats).get_indexer(
+                _filled(columns[column], fill.get(column)))  # -1: unseen category
+            onehot = np.zeros((len(X), len(cats)))
+            seen = np.flatnonzero(codes >= 0)
+            onehot[seen, codes[seen]] = 1.0
+            blocks.append(onehot)
+        if not blocks:
+            return np.zeros((len(X), 0), dtype=np.float32)
+        return np.hstack(blocks).astype(np.float32)
 
     def fit_transform(self, X: pd.DataFrame) -> np.ndarray:
         """`fit` on ``X``, then `transform` it."""
         return self.fit(X).transform(X)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted state as JSON-safe plain values (lists, floats, strings, None).
+
+        One record per input column, in input order::
+
+            {"name": "toy", "impute": None, "columns": [
+                {"name": "a", "kind": "numeric", "mean": 3.1, "scale": 9.8, "fill": None},
+                {"name": "color", "kind": "categorical", "categories": ["green", "red"],
+                 "fill": None}]}
+
+        ``Preprocessor.from_dict(p.to_dict())`` transforms exactly like ``p``.
+        """
+        self._check_fitted()
+        records = []
+        for column, kind in self.kinds.items():
+            record: dict[str, Any] = {"name": column, "kind": kind}
+            if kind == "numeric":
+                record["mean"] = float(self.mean_[column])
+                record["scale"] = float(self.scale_[column])
+            else:
+                record["categories"] = list(self.categories_[column])
+            fill = self.fill_.get(column)
+            record["fill"] = fill if fill is None or isinstance(fill, str) else float(fill)
+            records.append(record)
+        return {"name": self.name, "impute": self.impute, "columns": records}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Preprocessor:
+        """Rebuild a fitted `Preprocessor` from `to_dict`'s output.
+
+        Raises
+        ------
+        ValueError
+            On a missing or unknown key, or a value of the wrong kind.
+        """
+        _check_keys(d, {"name", "impute", "columns"}, "Preprocessor.from_dict")
+        pre = cls(impute=d["impute"], name=d["name"])
+        pre.kinds, pre.fill_, pre.mean_, pre.scale_, pre.categories_ = {}, {}, {}, {}, {}
+        for i, record in enumerate(d["columns"]):
+            where = f"Preprocessor.from_dict: columns[{i}]"
+            kind = record.get("kind") if isinstance(record, Mapping) else None
+            if kind not in _KINDS:
+                raise ValueError(f"{where} must be a dict with 'kind' in {_KINDS}, got {record!r}.")
+            fields = {"mean", "scale"} if kind == "numeric" else {"categories"}
+            _check_keys(record, {"name", "kind", "fill"} | fields, where)
+            column = str(record["name"])
+            pre.kinds[column] = kind
+            if kind == "numeric":
+                pre.mean_[column] = float(record["mean"])
+                pre.scale_[column] = float(record["scale"])
+                if not (np.isfinite(pre.mean_[column]) and pre.scale_[column] > 0):
+                    raise ValueError(f"{where}: mean must be finite and scale positive, got "
+                                     f"{record['mean']!r} and {record['scale']!r}.")
+            else:
+                pre.categories_[column] = tuple(str(c) for c in record["categories"])
+            if record["fill"] is not None:
+                pre.fill_[column] = (float if kind == "numeric" else str)(record["fill"])
+        if pre.fill_ and pre.impute is None:
+            raise ValueError("Preprocessor.from_dict: columns have fill values but impute is "
+                             "None; the dict was not written by Preprocessor.to_dict.")
+        pre.feature_names_out_ = tuple(pre.mean_) + tuple(
+            f"{column}_{category}" for column, cats in pre.categories_.items() for category in cats
+        )
+        return pre
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "feature_names_out_"):
+            raise ValueError("This Preprocessor is not fitted yet; call fit(X_train) first.")
+
     def _kinds(self, X: pd.DataFrame) -> dict[str, Kind]:
-        if self.kinds is not None:
-            return self.kinds
         if not isinstance(X, pd.DataFrame):
             raise TypeError(f"Preprocessor expects a pandas DataFrame, got {type(X).__name__}.")
+        if self.kinds is not None:
+            return self.kinds
         return {str(c): _column_kind(X[c], self.name) for c in X.columns}
 
-    def _coerce(self, X: pd.DataFrame) -> pd.DataFrame:
+    def _coerce(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         # One dtype per kind: float64 numbers, and strings (NaN kept) for categories,
-        # so the encoder never compares 1 with "1" or sees pandas' extension types.
+        # so categories never compare 1 with "1" or meet pandas' extension types.
         columns = {}
         for column, kind in self.kinds.items():
             values = X[column]
             if kind == "numeric":
-                columns[column] = pd.to_numeric(values).to_numpy(np.float64, na_value=np.nan)
+                columns[column] = _numbers(values)
             else:
                 strings = values.astype(object).map(str, na_action="ignore")
                 columns[column] = strings.where(values.notna(), np.nan).to_numpy(object)
-        return pd.DataFrame(columns, index=X.index)
+        return columns
+
+
+class TargetScaler:
+    """Standardize regression targets and map predictions back to their units.
+
+    transform:          t = (y - mean) / std     (per target column; std = 1 for a
+                                                  constant target, Note [constant columns])
+    inverse_transform:  y = mean + std * t
+
+    A network whose last layer starts with unit-scale outputs (LeCun-normal init,
+    SELU's fixed point) meets targets of unit scale, so the first squared errors and
+    gradients are O(1) whatever the units of y (diabetes targets lie in 25..346 and
+    make SGD with lr=0.01 diverge unscaled). The squared (or absolute) error on ``t``
+    is the one on ``y`` divided by std² (std), so the minimizer is the same: predict
+    ``t`` and map it back. Fit it on the training targets only (Note [train-only
+    statistics]).
+
+    Attributes
+    ----------
+    mean_, scale_ : numpy.ndarray
+        Training mean and standard deviation (ddof=0), float64, of shape ``y.shape[1:]``.
+    """
+
+    def __repr__(self) -> str:
+        if not hasattr(self, "mean_"):
+            return "TargetScaler()"
+        return f"TargetScaler(mean={self.mean_.tolist()}, scale={self.scale_.tolist()})"
+
+    def fit(self, y: torch.Tensor | np.ndarray) -> TargetScaler:
+        """Learn mean and standard deviation of the training targets ``y``, shape (N,) or (N, T)."""
+        values = np.asarray(y, dtype=np.float64)
+        if values.ndim not in (1, 2) or len(values) == 0 or not np.isfinite(values).all():
+            raise ValueError(
+                f"TargetScaler.fit needs finite targets of shape (N,) or (N, T) with N > 0, "
+                f"got shape {values.shape}"
+                f"{'' if np.isfinite(values).all() else ' with NaN or inf values'}."
+            )
+        stats = [_mean_and_scale(column) for column in values.reshape(len(values), -1).T]
+        shape = values.shape[1:]
+        self.mean_ = np.array([m for m, _ in stats]).reshape(shape)
+        self.scale_ = np.array([s for _, s in stats]).reshape(shape)
+        return self
+
+    def transform(self, y: torch.Tensor) -> torch.Tensor:
+        """Return the standardized targets, float32, same shape as ``y``."""
+        mean, scale = self._parameters(y)
+        return ((y.double() - mean) / scale).float()
+
+    def inverse_transform(self, t: torch.Tensor) -> torch.Tensor:
+        """Map standardized values (predictions) back to the target's units, float32."""
+        mean, scale = self._parameters(t)
+        return (mean + scale * t.double()).float()
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"mean": ..., "scale": ...}``: floats (one target) or lists (several)."""
+        self._parameters(None)
+        return {"mean": self.mean_.tolist(), "scale": self.scale_.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TargetScaler:
+        """Rebuild a fitted `TargetScaler` from `to_dict`'s output."""
+        _check_keys(d, {"mean", "scale"}, "TargetScaler.from_dict")
+        scaler = cls()
+        scaler.mean_ = np.asarray(d["mean"], dtype=np.float64)
+        scaler.scale_ = np.asarray(d["scale"], dtype=np.float64)
+        if (scaler.mean_.shape != scaler.scale_.shape or scaler.mean_.ndim > 1
+                or not np.isfinite(scaler.mean_).all() or not (scaler.scale_ > 0).all()):
+            raise ValueError(f"TargetScaler.from_dict needs finite means and positive scales of "
+                             f"one shape (a float or a list), got {dict(d)!r}.")
+        return scaler
+
+    def _parameters(self, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        if not hasattr(self, "mean_"):
+            raise ValueError("This TargetScaler is not fitted yet; call fit(y_train) first.")
+        # (N, 1) predictions of a 1-D target broadcast against its 0-d mean.
+        if y is not None and (y.ndim not in (1, 2) or math.prod(y.shape[1:]) != self.mean_.size):
+            raise ValueError(
+                f"TargetScaler was fitted on {self.mean_.size} target column(s), got values "
+                f"of shape {tuple(y.shape)}."
+            )
+        return torch.from_numpy(self.mean_), torch.from_numpy(self.scale_)
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    """Float64 values of a column; NaN where missing or not a number."""
+    return pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+
+
+def _mean_and_scale(values: np.ndarray) -> tuple[float, float]:
+    """Mean and population standard deviation of finite ``values`` (Note [constant columns])."""
+    mean = float(values.mean())
+    var = float(((values - mean) ** 2).mean())  # two-pass variance
+    n, eps = len(values), np.finfo(np.float64).eps
+    constant = var <= n * eps * var + (n * mean * eps) ** 2
+    return mean, 1.0 if constant else float(np.sqrt(var))
+
+
+def _statistic(observed: np.ndarray, strategy: str) -> float | str:
+    """The imputation value of the non-missing ``observed`` values."""
+    if strategy == "mean":
+        return float(observed.mean())
+    if strategy == "median":
+        return float(np.median(observed))
+    # Most frequent; np.unique sorts, so a tie goes to the smallest value (SimpleImputer's rule).
+    uniques, counts = np.unique(observed, return_counts=True)
+    value = uniques[np.argmax(counts)]
+    return value if isinstance(value, str) else float(value)
+
+
+def _filled(values: np.ndarray, fill: float | str | None) -> np.ndarray:
+    if fill is None:
+        return values
+    return np.where(pd.isna(values), np.asarray(fill, dtype=values.dtype), values)
+
+
+def _check_keys(d: Any, expected: set[str], where: str) -> None:
+    if not isinstance(d, Mapping):
+        raise TypeError(f"{where} expects a dict, got {type(d).__name__}.")
+    unknown, missing = sorted(set(d) - expected), sorted(expected - set(d))
+    if unknown or missing:
+        raise ValueError(f"{where}: unknown keys {unknown}, missing keys {missing}; expected "
+                         f"exactly {sorted(expected)}.")
+
+
+def _names(names: list[str], limit: int = 10) -> str:
+    more = f", ... ({len(names)} in all)" if len(names) > limit else ""
+    return ", ".join(repr(n) for n in names[:limit]) + more
 
 
 def _counts(counts: dict[str, int], limit: int = 10) -> str:
