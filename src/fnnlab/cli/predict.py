@@ -4,9 +4,12 @@
 
 DATA is a bundled data set name or a data file with the same feature columns the
 model was trained on (a target column, if present, is ignored). The checkpoint's
-preprocessing (training means and scales, one-hot categories, imputation values)
-is applied, then the model. The output CSV has a ``prediction`` column (the class
-label, or the value; ``prediction_<target>`` for several targets) and, for
+fitted :class:`~fnnlab.data.Preprocessor` (rebuilt with ``Preprocessor.from_dict``:
+training means and scales, one-hot categories, imputation values) is applied, then
+the model; a regression model's standardized predictions are mapped back to the
+target's units with the saved :class:`~fnnlab.data.TargetScaler`. The output CSV has a
+``prediction`` column (the class label, or the value; ``prediction_<target>`` for
+several targets) and, for
 classifiers, one ``proba_<class>`` column per class. Without ``--out`` the CSV goes
 to stdout.
 """
@@ -16,7 +19,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,45 +34,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("data", metavar="DATA", help="bundled data set name or data file path")
     p.add_argument("--out", default=None, help="output CSV (default: stdout)")
     return p
-
-
-def _features(frame: pd.DataFrame, state: dict[str, Any]) -> np.ndarray:
-    """Apply the saved preprocessing: z = (x - mean) / scale; one-hot with saved categories.
-
-    Mirrors :class:`fnnlab.data.Preprocessor` (StandardScaler, OneHotEncoder with
-    ``handle_unknown="ignore"``, optional SimpleImputer) from its fitted values.
-    """
-    blocks = []
-    for kind in ("numeric", "categorical"):
-        part = state.get(kind)
-        if not part:
-            continue
-        missing = [c for c in part["columns"] if c not in frame.columns]
-        if missing:
-            raise ValueError(f"DATA lacks feature column(s) {missing} the model was trained on.")
-        for j, column in enumerate(part["columns"]):
-            values = frame[column]
-            if kind == "numeric":
-                x = pd.to_numeric(values, errors="coerce").to_numpy(np.float64)
-                bad = ~np.isfinite(x) & values.notna().to_numpy()
-                if bad.any():
-                    raise ValueError(f"Column {column!r} has non-numeric or infinite values in "
-                                     f"{int(bad.sum())} row(s), e.g. row {int(bad.argmax())}.")
-            else:
-                x = values.astype(object).map(str, na_action="ignore").to_numpy(object)
-            isna = pd.isna(x)
-            if isna.any():
-                if part["fill"] is None:
-                    raise ValueError(
-                        f"Column {column!r} has {int(isna.sum())} missing value(s) and the model "
-                        f"was trained without imputation. Fill or drop those rows.")
-                x[isna] = part["fill"][j]
-            if kind == "numeric":
-                blocks.append(((x - part["mean"][j]) / part["scale"][j])[:, None])
-            else:
-                cats = np.asarray(part["categories"][j], dtype=object)
-                blocks.append((x[:, None] == cats[None, :]).astype(np.float64))
-    return np.hstack(blocks).astype(np.float32)
 
 
 def _frame(data_arg: str, target: list[str]) -> pd.DataFrame:
@@ -91,21 +54,27 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     import fnnlab
+    from fnnlab.data import Preprocessor, TargetScaler, dataset_name
     from fnnlab.likelihoods import resolve
     from fnnlab.training import read
     from fnnlab.training.predict import outputs as model_outputs
 
     extra = read(args.model).get("extra", {})
-    if "preprocessing" not in extra:
-        raise ValueError(f"{args.model} was not written by fnnlab train (no preprocessing "
-                         f"saved); use fnnlab.training.predict from Python instead.")
+    if "preprocessor" not in extra:
+        raise ValueError(f"{args.model} holds no fitted preprocessor (it was not written by "
+                         f"this version of fnnlab train); retrain it with fnnlab train, or "
+                         f"predict from Python with fnnlab.training.predict.")
     model = fnnlab.load(args.model)
-    frame = _frame(args.data, extra["target"])
-    X = _features(frame, extra["preprocessing"])
+    preprocessor = Preprocessor.from_dict(extra["preprocessor"])
+    preprocessor.name = dataset_name(args.data)  # errors name the rows being scored
+    X = preprocessor.transform(_frame(args.data, extra["target"]))
     likelihood = resolve(extra["likelihood"], torch.empty(0))
     out = model_outputs(model, X)
     result = pd.DataFrame(index=range(len(X)))
-    prediction = likelihood.predict(out).numpy()
+    prediction = likelihood.predict(out)
+    if extra.get("target_scaler") is not None:
+        prediction = TargetScaler.from_dict(extra["target_scaler"]).inverse_transform(prediction)
+    prediction = prediction.numpy()
     if extra.get("classes") is not None:
         classes = np.asarray(extra["classes"], dtype=object)
         result["prediction"] = classes[prediction]
