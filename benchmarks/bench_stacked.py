@@ -8,7 +8,12 @@ min-max of the wall times and the ratio of the medians, then measures the stacke
 run's peak memory in a fresh subprocess (peak RSS minus the RSS before the call) next
 to ``member_bytes`` x K, the estimate ``fit_many`` chunks by.
 
-    .venv/bin/python benchmarks/bench_stacked.py --threads 2 --repeats 3
+    .venv/bin/python benchmarks/bench_stacked.py --threads 1 --repeats 3
+
+Threads: the default is 1. On a 2-core machine shared with other work, 2 OpenMP threads
+per process collapse (a (64, 64, 64) bmm measured 17 ms with 2 threads against 0.75 ms
+with 1 at load 10), which hits both sides but makes the figures meaningless; pass
+``--threads 2`` on an idle machine.
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ def _memory(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--members", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=20)
