@@ -23,16 +23,6 @@ from fnnlab.training import fit
 SMALL = dict(depth=2, width=16, epochs=10, batch_size=32, optimizer="adam", lr=0.01)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # The nets here are tiny: one thread avoids threading overhead (and thrashing on a
-    # loaded machine), which dominates these fits. Restored for the other test modules.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def small_classifier(**kw):
     return FNNClassifier(**{**SMALL, "random_state": 0, **kw})
 

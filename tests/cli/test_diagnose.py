@@ -1,17 +1,7 @@
 """Tests for ``fnnlab diagnose``."""
 
-import pytest
-import torch
 
 from fnnlab.cli import main
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_diagnose_prints_signal_and_shattered_tables_and_writes_figures(capsys, tmp_path):

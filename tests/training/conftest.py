@@ -7,15 +7,6 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.preprocessing import StandardScaler
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # One thread: the tests are tiny, and bit-identity checks assume a fixed thread count.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="session")
 def cancer() -> tuple[np.ndarray, np.ndarray]:
     """breast_cancer (569 x 30), standardized features, int64 labels."""
