@@ -210,7 +210,7 @@ def _summary_html(table: pd.DataFrame) -> str:
 def _write(table: pd.DataFrame, outcomes: dict[int, Outcome], directory: Path, *,
            quick: bool, seed: int, wall: float) -> Path:
     from fnnlab import __version__
-    from fnnlab.report import Report, model_graph_png
+    from fnnlab.report import Report
 
     counts = table["verdict"].value_counts()
     summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
@@ -255,7 +255,7 @@ def _write(table: pd.DataFrame, outcomes: dict[int, Outcome], directory: Path, *
         if outcome.notes:
             report.add_html("<h3>How to read it</h3>")
             report.add_text(outcome.notes)
-    _add_graph(report, model_graph_png)
+    _add_graph(report)
     report.add_section("How to rerun", anchor="rerun")
     report.add_html("<pre>fnnlab reproduce --report DIR [--quick] [--only 2,7] [--seed 0]</pre>")
     path = report.write(directory)
@@ -267,8 +267,9 @@ def _write(table: pd.DataFrame, outcomes: dict[int, Outcome], directory: Path, *
     return path
 
 
-def _add_graph(report, model_graph_png) -> None:
+def _add_graph(report) -> None:
     from fnnlab.models import FNNSpec, build
+    from fnnlab.report import model_graph_png
 
     report.add_section("Appendix: a computational graph", anchor="graph")
     spec = FNNSpec(in_features=4, out_features=2, depth=2, width=8, method="snn")
