@@ -42,7 +42,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from fnnlab.nn.activations import SELU
 from fnnlab.nn.dropout import AlphaDropout, GaussianDropout
 from fnnlab.nn.normalization import BatchRenorm, MeanOnlyBatchNorm
 from fnnlab.nn.reparam import WeightNormLinear
@@ -289,23 +288,6 @@ class StackedGroupNorm(nn.Module):
         return y * self.weight + self.bias if self.weight is not None else y
 
 
-class StackedSELU(nn.Module):
-    """SELU as one fused kernel: scale * elu(x, alpha) in a single pass, forward and backward.
-
-    ``fnnlab.nn.SELU`` computes ``scale * F.elu(x, alpha)``, two passes over the
-    activations each way; ATen's ``elu`` takes the scale as an argument. Stacked
-    activations are K times larger, so the saved passes show (about 10% of a step).
-    """
-
-    def __init__(self, kids: Sequence[SELU], st: _Stacker) -> None:
-        super().__init__()
-        _same(kids, "alpha", "scale")
-        self.alpha, self.scale = kids[0].alpha, kids[0].scale
-
-    def forward(self, x: Tensor) -> Tensor:
-        return torch.ops.aten.elu(x, self.alpha, self.scale, 1.0)
-
-
 _DROPOUTS = (nn.Dropout, AlphaDropout, GaussianDropout)
 
 
@@ -356,7 +338,6 @@ _LEAVES: dict[type, type[nn.Module]] = {
     BatchRenorm: StackedBatchRenorm,
     nn.LayerNorm: StackedLayerNorm,
     nn.GroupNorm: StackedGroupNorm,
-    SELU: StackedSELU,
 }
 
 # Container state that is bookkeeping, not used by forward.
