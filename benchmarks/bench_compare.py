@@ -5,6 +5,10 @@ paper's seven FNN presets, the quick grid and 3 seeds, run in local processes.
 Prints the wall time, jobs per minute and the comparison table. Rerun with
 
     .venv/bin/python benchmarks/bench_compare.py [--jobs 2] [--seeds 3] [--baselines svm,rf]
+        [--no-stacked]
+
+``--no-stacked`` trains every job with its own ``fit`` call (the harness before
+``fnnlab.fit_many``); by default same-shaped grid points train as one stack.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ def main() -> None:
     parser.add_argument("--baselines", default="")
     parser.add_argument("--grid", default="quick")
     parser.add_argument("--store", default=None, help="keep the results here (default: temp)")
+    parser.add_argument("--no-stacked", dest="stacked", action="store_false",
+                        help="one fit call per job (the harness before stacked training)")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
@@ -34,11 +40,12 @@ def main() -> None:
         start = time.perf_counter()
         result = compare(datasets="quick", baselines=[b for b in args.baselines.split(",") if b],
                          grid=args.grid, seeds=args.seeds, jobs=args.jobs, store=store,
-                         progress=False)
+                         progress=False, stacked=args.stacked)
         seconds = time.perf_counter() - start
     ok = result.results[result.results["status"] == "ok"]
     print(result.format("text"))
     print(f"jobs: {result.ran} ({len(result.results) - len(ok)} failed), processes: {args.jobs}, "
+          f"stacked: {args.stacked}, "
           f"cpus: {os.cpu_count()}, load average at start: {load:.1f}")
     print(f"wall time: {seconds:.1f} s, {60 * result.ran / seconds:.1f} jobs/min, "
           f"mean job time {ok['seconds'].mean():.2f} s, sum of job times "

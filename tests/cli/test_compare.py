@@ -54,3 +54,16 @@ def test_compare_unknown_backend_is_a_usage_error(capsys):
         main([*BASE, "--backend", "spark"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'spark'" in capsys.readouterr().err
+
+
+
+def test_compare_no_stacked_prints_the_same_table(tmp_path, capsys):
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"fnn": {"depth": 1, "width": 8, "lr": [0.01, 0.1],
+                                        "epochs": 2}}))
+    args = ["compare", "--methods", "snn,msra", "--suite", "iris", "--seeds", "1", "--jobs",
+            "1", "--quiet", "--grid", str(grid)]
+    assert main(args) == 0
+    stacked = capsys.readouterr().out
+    assert main([*args, "--no-stacked"]) == 0
+    assert capsys.readouterr().out == stacked

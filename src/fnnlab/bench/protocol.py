@@ -18,7 +18,13 @@ Splits (``protocol``):
   validation rows and the model.
 
 Jobs are plain frozen dataclasses keyed by (method, dataset, params, seed,
-protocol), so jobs of the same shape can be grouped (e.g. for stacked training).
+protocol). :func:`group_jobs` groups the network jobs that share a data split and a
+method into one unit of work, and :func:`run_group` trains a unit's networks with
+``fnnlab.fit_many``, which stacks the same-shaped ones (grid points differing in
+learning rate, dropout rate, weight decay, ...) into one vectorized model
+(``fnnlab.training.stacked``). Without dropout every stacked network ends with the
+weights its own ``fit`` call would give, up to float32 rounding, so a stacked
+comparison gives the same table as one job at a time, only faster.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ import json
 import os
 import socket
 import time
+import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,31 +114,124 @@ def run_job(job: Job) -> dict[str, Any]:
 
     Exceptions propagate; the runner records them as a failed job.
     """
-    import sklearn
-    import torch
-
-    import fnnlab
-
     start = time.perf_counter()
-    splits = _splits(job.dataset, job.path, job.seed, job.protocol)
-    if splits.task != "classification":
-        raise ValueError(f"Data set {job.dataset!r} is a {splits.task} task; the comparison "
-                         f"scores classifiers (accuracy, balanced accuracy, AUC).")
+    splits = _classification_splits(job)
     params = dict(job.params)
     if job.kind == "baseline":
         valid, test, epochs = _run_baseline(job, splits, params)
     else:
         valid, test, epochs = _run_fnn(job, splits, params)
+    return _ok_row(job, splits, valid, test, epochs, time.perf_counter() - start)
+
+
+def group_jobs(jobs: Sequence[Job]) -> list[tuple[Job, ...]]:
+    """Units of work for stacked training: network jobs with one split and method together.
+
+    The job seed also draws the data split, so only jobs of the same (dataset,
+    path, seed, protocol) can train as one stack; within that, ``fit_many``
+    stacks what has the same shape. Units stop at the method too: the
+    ``METHODS`` presets differ in activation, norm, reparametrization or block,
+    so their networks never share a stack, and smaller units keep the worker
+    processes evenly busy. Baseline jobs stay units of one. Units keep the
+    order of ``jobs``.
+    """
+    units: dict[Any, list[Job]] = {}
+    for i, job in enumerate(jobs):
+        key = (("fnn", job.dataset, job.path, job.seed, job.protocol, job.method)
+               if job.kind == "fnn" else ("alone", i))
+        units.setdefault(key, []).append(job)
+    return [tuple(unit) for unit in units.values()]
+
+
+def run_group(jobs: Sequence[Job]) -> list[dict[str, Any]]:
+    """Train and score a unit of :func:`group_jobs`; one outcome per job, in order.
+
+    Network jobs train together in one ``fnnlab.fit_many`` call (same-shaped
+    networks as one stacked model); each job's model is scored as
+    :func:`run_job` scores it, and its row's ``seconds`` is its share of the
+    unit's wall time (in proportion to its training time). If the stacked call
+    raises, every job is rerun alone with :func:`run_job`, so a failure stays
+    with the job that caused it. An outcome is a store row, or for a failed job
+    ``{"status": "failed", "error": ..., "traceback": ..., "pid": ...}`` (as the
+    runner reports a raising job; turn it into a row with :func:`failed_row`).
+    """
+    jobs = list(jobs)
+    if len(jobs) == 1 or any(job.kind != "fnn" for job in jobs):
+        return [_outcome(run_job, job) for job in jobs]
+    try:
+        return _run_stacked(jobs)
+    except Exception:
+        return [_outcome(run_job, job) for job in jobs]
+
+
+def _run_stacked(jobs: list[Job]) -> list[dict[str, Any]]:
+    import inspect
+
+    import fnnlab
+    from fnnlab.bench.grids import FIT_PARAMETERS
+
+    start = time.perf_counter()
+    first = jobs[0]
+    if len({(j.dataset, j.path, j.seed, j.protocol) for j in jobs}) != 1:
+        raise ValueError("run_group: the jobs of one unit must share dataset, path, seed "
+                         "and protocol (one data split); group them with group_jobs.")
+    splits = _classification_splits(first)
+    specs = [_fnn_spec(job, splits, dict(job.params)) for job in jobs]
+    defaults = inspect.signature(fnnlab.fit).parameters
+    names = sorted({k for job in jobs for k in dict(job.params) if k in FIT_PARAMETERS})
+    lists = {name: [dict(job.params).get(name, defaults[name].default) for job in jobs]
+             for name in names}
+    results = fnnlab.fit_many(specs, splits.train, splits.valid, seed=[j.seed for j in jobs],
+                              progress=False, **lists)
+    scored = []
+    for result in results:
+        tick = time.perf_counter()
+        valid, test = _score_fnn(result.model, splits)
+        scored.append((valid, test, len(result.history), time.perf_counter() - tick,
+                       float(result.history["seconds"].sum())))
+    # Each job's share of the unit's wall time, in proportion to its own work, so that
+    # the rows' seconds add up to the unit's wall time.
+    wall = time.perf_counter() - start
+    work = [s[3] + s[4] for s in scored]
+    total = sum(work) or 1.0
+    return [_ok_row(job, splits, valid, test, epochs, wall * w / total)
+            for job, (valid, test, epochs, *_), w in zip(jobs, scored, work, strict=True)]
+
+
+def _outcome(fn: Any, job: Job) -> dict[str, Any]:
+    # The runner's record of a raising job, for jobs rerun one by one inside a unit.
+    try:
+        return fn(job)
+    except Exception as error:
+        return {"status": "failed", "error": f"{type(error).__name__}: {error}",
+                "traceback": traceback.format_exc(), "pid": os.getpid()}
+
+
+def _classification_splits(job: Job) -> Any:
+    splits = _splits(job.dataset, job.path, job.seed, job.protocol)
+    if splits.task != "classification":
+        raise ValueError(f"Data set {job.dataset!r} is a {splits.task} task; the comparison "
+                         f"scores classifiers (accuracy, balanced accuracy, AUC).")
+    return splits
+
+
+def _ok_row(job: Job, splits: Any, valid: dict[str, float], test: dict[str, float],
+            epochs: int | None, seconds: float) -> dict[str, Any]:
+    import sklearn
+    import torch
+
+    import fnnlab
+
     scores = {f"valid_{k}": v for k, v in valid.items()}
     scores.update({f"test_{k}": v for k, v in test.items()})
     return {
         "key": job.key, "method": job.method, "kind": job.kind, "dataset": job.dataset,
-        "params": params, "seed": job.seed, "protocol": job.protocol, "status": "ok",
-        "error": None, "scores": scores, "n_train": len(splits.train),
+        "params": dict(job.params), "seed": job.seed, "protocol": job.protocol,
+        "status": "ok", "error": None, "scores": scores, "n_train": len(splits.train),
         "n_valid": len(splits.valid), "n_test": len(splits.test), "epochs_run": epochs,
-        "seconds": time.perf_counter() - start, "host": socket.gethostname(),
-        "pid": os.getpid(), "fnnlab_version": fnnlab.__version__,
-        "torch_version": torch.__version__, "sklearn_version": sklearn.__version__,
+        "seconds": seconds, "host": socket.gethostname(), "pid": os.getpid(),
+        "fnnlab_version": fnnlab.__version__, "torch_version": torch.__version__,
+        "sklearn_version": sklearn.__version__,
     }
 
 
@@ -184,19 +285,33 @@ def _run_fnn(job: Job, splits: Any, params: dict[str, Any]):
     import torch
 
     from fnnlab.bench.grids import FIT_PARAMETERS
-    from fnnlab.models import FNNSpec, build
+    from fnnlab.models import build
     from fnnlab.training import fit
 
     fit_kw = {k: v for k, v in params.items() if k in FIT_PARAMETERS}
-    spec_kw = {k: v for k, v in params.items() if k not in FIT_PARAMETERS}
-    spec = FNNSpec(in_features=splits.n_features, out_features=splits.n_outputs,
-                   method=job.method, **spec_kw)
+    spec = _fnn_spec(job, splits, params)
     with torch.random.fork_rng():
         torch.manual_seed(job.seed)  # the initial weights depend on the seed only
         model = build(spec)
     result = fit(model, splits.train, valid=splits.valid, seed=job.seed, progress=False,
                  **fit_kw)
-    model = result.model.eval()
+    valid, test = _score_fnn(result.model, splits)
+    return valid, test, len(result.history)
+
+
+def _fnn_spec(job: Job, splits: Any, params: dict[str, Any]) -> Any:
+    from fnnlab.bench.grids import FIT_PARAMETERS
+    from fnnlab.models import FNNSpec
+
+    spec_kw = {k: v for k, v in params.items() if k not in FIT_PARAMETERS}
+    return FNNSpec(in_features=splits.n_features, out_features=splits.n_outputs,
+                   method=job.method, **spec_kw)
+
+
+def _score_fnn(model: Any, splits: Any) -> tuple[dict[str, float], dict[str, float]]:
+    import torch
+
+    model = model.eval()
 
     def score(part: Any) -> dict[str, float]:
         with torch.no_grad():
@@ -204,7 +319,7 @@ def _run_fnn(job: Job, splits: Any, params: dict[str, Any]):
         s = torch.softmax(logits.double(), dim=1).numpy()
         return _scores(part.y.numpy(), logits.argmax(1).numpy(), s, splits.n_classes)
 
-    return score(splits.valid), score(splits.test), len(result.history)
+    return score(splits.valid), score(splits.test)
 
 
 def _scores(y: np.ndarray, pred: np.ndarray, s: np.ndarray, n_classes: int) -> dict[str, float]:

@@ -1,7 +1,8 @@
 """The result store: one SQLite row per finished job, written as the job finishes.
 
-Nothing is lost and nothing is repeated: each result is inserted in its own
-transaction (SQLite's journal makes it all-or-nothing, so a run killed with
+Nothing is lost and nothing is repeated: each result (or each unit of stacked
+jobs, :meth:`ResultStore.write_many`) is inserted in its own transaction
+(SQLite's journal makes it all-or-nothing, so a run killed with
 SIGKILL leaves only complete rows), the job's key is the primary key (so a job
 has at most one row), and a rerun asks :meth:`ResultStore.finished` which jobs
 to skip. The database runs in WAL mode, so a reader (``fnnlab compare --table``)
@@ -111,19 +112,16 @@ class ResultStore:
 
     def write(self, result: Mapping[str, Any]) -> None:
         """Insert one job result in its own transaction (replacing an older row of that job)."""
-        row = {c: result.get(c) for c in _COLUMNS}
-        row["params"] = json.dumps(row["params"] or {}, sort_keys=True)
-        row["scores"] = json.dumps(row["scores"] or {}, sort_keys=True)
-        row["finished_at"] = row["finished_at"] or datetime.now(timezone.utc).isoformat()
-        missing = [c for c in ("key", "method", "kind", "dataset", "seed", "protocol", "status")
-                   if row[c] is None]
-        if missing:
-            raise ValueError(f"Job result lacks {', '.join(missing)}: {dict(result)!r}.")
+        self.write_many([result])
+
+    def write_many(self, results: Iterable[Mapping[str, Any]]) -> None:
+        """Insert several job results in one transaction: all rows are written, or none."""
+        rows = [_row(result) for result in results]
         placeholders = ", ".join("?" for _ in _COLUMNS)
         with self._transaction():
-            self._db.execute(
+            self._db.executemany(
                 f"INSERT OR REPLACE INTO jobs ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
-                [row[c] for c in _COLUMNS],
+                rows,
             )
 
     def results(self) -> pd.DataFrame:
@@ -164,6 +162,18 @@ class ResultStore:
 
     def __len__(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
+
+
+def _row(result: Mapping[str, Any]) -> list[Any]:
+    row = {c: result.get(c) for c in _COLUMNS}
+    row["params"] = json.dumps(row["params"] or {}, sort_keys=True)
+    row["scores"] = json.dumps(row["scores"] or {}, sort_keys=True)
+    row["finished_at"] = row["finished_at"] or datetime.now(timezone.utc).isoformat()
+    missing = [c for c in ("key", "method", "kind", "dataset", "seed", "protocol", "status")
+               if row[c] is None]
+    if missing:
+        raise ValueError(f"Job result lacks {', '.join(missing)}: {dict(result)!r}.")
+    return [row[c] for c in _COLUMNS]
 
 
 class _Transaction:

@@ -48,6 +48,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         choices=("text", "json", "csv", "markdown", "latex"))
     parser.add_argument("--table", action="store_true",
                         help="only re-print the table of the comparison in --store")
+    parser.add_argument("--no-stacked", dest="stacked", action="store_false",
+                        help="train every network with its own fit call instead of stacking "
+                             "same-shaped grid points into one vectorized model")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             grid=args.grid, seeds=args.seeds, store=args.store, backend=args.backend,
             jobs=args.jobs, metric=args.metric, protocol=args.protocol,
             reference=args.reference, progress=not args.quiet, scheduler=args.scheduler,
-            correction=args.correction,
+            correction=args.correction, stacked=args.stacked,
         )
     sys.stdout.write(result.format(args.format))
     if args.report:
