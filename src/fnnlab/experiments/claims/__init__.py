@@ -20,6 +20,7 @@ One module per group of claims:
 ``outputs.py``         13 likelihoods, output units, softmax temperature
 ``regularization.py``  14 dropout as an ensemble, L1/L2, noise, early stopping
 ``comparison.py``      15 the SNN paper's method comparison
+``grid_lstm.py``       16 Grid LSTM gates along depth learn k-bit parity
 =====================  ==========================================================
 """
 
@@ -42,6 +43,7 @@ from fnnlab.experiments.claims import (  # noqa: F401  (importing registers the 
     comparison,
     expressivity,
     gradients,
+    grid_lstm,
     highway,
     landscape,
     normalization,
