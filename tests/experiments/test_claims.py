@@ -114,3 +114,28 @@ def test_same_seed_gives_the_same_numbers(fast_report):
     second = pd.read_csv(folder / "again" / "numbers" / "claim_01.csv")
     pd.testing.assert_frame_equal(first, second)
     assert table["verdict"].tolist() == [SUPPORTED]
+
+
+@pytest.mark.parametrize(("accuracies", "verdict"), [
+    ({"grid_lstm": 0.999, "tanh": 0.50, "highway": 0.51}, SUPPORTED),
+    ({"grid_lstm": 0.93, "tanh": 0.50, "highway": 0.51}, INCONCLUSIVE),   # within 0.9 ± 0.05
+    ({"grid_lstm": 0.999, "tanh": 0.97, "highway": 0.51}, NOT_SUPPORTED),  # a baseline learned
+    ({"grid_lstm": 0.52, "tanh": 0.50, "highway": 0.51}, NOT_SUPPORTED),   # nothing learned
+])
+def test_grid_lstm_claim_decides_on_the_grid_lstm_and_the_best_baseline(
+        monkeypatch, accuracies, verdict):
+    # The parity training takes seconds to minutes; the verdict rule is checked on given
+    # accuracies instead, through the claim's own run function.
+    import fnnlab.experiments.claims.grid_lstm as module
+
+    def fake(k, *, seed, **kw):
+        return pd.DataFrame([{"model": m, "k": k, "params": 5000, "test_accuracy": a,
+                              "final_loss": 0.05 if a > 0.9 else 0.69, "solved_at": math.nan}
+                             for m, a in accuracies.items()])
+
+    monkeypatch.setattr(module, "parity_experiment", fake)
+    outcome = CLAIMS[16].run(True, 0)
+    assert outcome.verdict == verdict
+    assert [c.value for c in outcome.checks] == [
+        accuracies["grid_lstm"], max(accuracies["tanh"], accuracies["highway"])]
+    assert len(outcome.figures) == 1 and len(outcome.numbers) == 3
