@@ -238,7 +238,8 @@ def compare(
             units = group_jobs(pending)
             for unit, outcomes in run_jobs(run_group, units, backend=backend, n_jobs=jobs,
                                            scheduler=scheduler, progress=progress,
-                                           desc=f"{desc}, {len(pending)} jobs in units"):
+                                           desc=f"{desc}: {len(pending)} jobs in",
+                                           unit="unit"):
                 if isinstance(outcomes, dict):  # the unit itself raised (run_group did not)
                     outcomes = [outcomes] * len(unit)
                 db.write_many(_row(job, outcome)

@@ -64,6 +64,7 @@ def run_jobs(
     scheduler: Any = None,
     progress: bool = True,
     desc: str = "jobs",
+    unit: str = "job",
 ) -> Iterator[tuple[Any, Any]]:
     """Yield ``(job, fn(job))`` for every job, in the order the jobs finish.
 
@@ -82,10 +83,12 @@ def run_jobs(
         Address of a running Dask scheduler / Ray cluster.
     progress : bool, default=True
         Show a tqdm bar over the jobs with rate and ETA.
+    desc, unit : str
+        The bar's label and the name of one item (e.g. "unit" for groups of jobs).
     """
     check_backend(backend)
     jobs = list(jobs)
-    bar = tqdm(total=len(jobs), desc=desc, unit="job", disable=not progress or not jobs,
+    bar = tqdm(total=len(jobs), desc=desc, unit=unit, disable=not progress or not jobs,
                dynamic_ncols=True)
     try:
         if not jobs:
