@@ -155,6 +155,34 @@ class MeanOnlyBatchNorm(nn.Module):
         return f"{self.num_features}, momentum={self.momentum}, affine={self.affine}"
 
 
+def batch_renorm_train(x: Tensor, dim: int, running_mean: Tensor, running_var: Tensor,
+                       num_batches_tracked: Tensor, r_max: float, d_max: float, *,
+                       eps: float, momentum: float) -> Tensor:
+    r"""Batch renormalization of ``x`` over its batch dimension ``dim`` in training mode.
+
+    x_hat = (x - mu_B) / sigma_B * r + d,  r = clip(sigma_B / sigma, 1/r_max, r_max),
+    d = clip((mu_B - mu) / sigma, -d_max, d_max), with r and d held constant for
+    backprop; updates the running statistics (shaped like the batch statistics with
+    ``dim`` kept or dropped) in place. Shared by :class:`BatchRenorm` (``dim=0``) and the
+    stacked trainer's per-member version (``dim=1``).
+    """
+    keep = running_mean.dim() == x.dim()
+    mean_b = x.mean(dim=dim, keepdim=keep)
+    var_b = x.var(dim=dim, unbiased=False, keepdim=keep)
+    std_b = torch.sqrt(var_b + eps)
+    with torch.no_grad():
+        # r and d are constants for backprop (stop_gradient in the paper): the gradient
+        # is batch norm's, only the forward value is corrected.
+        std = torch.sqrt(running_var + eps)
+        r = (std_b / std).clamp(1.0 / r_max, r_max)
+        d = ((mean_b - running_mean) / std).clamp(-d_max, d_max)
+        n = x.shape[dim]
+        running_mean.lerp_(mean_b, momentum)
+        running_var.lerp_(var_b * n / (n - 1), momentum)
+        num_batches_tracked.add_(1)
+    return (x - mean_b) / std_b * r + d
+
+
 @NORMS.register("batch_renorm", "batchrenorm", "batch_renormalization")
 class BatchRenorm(nn.Module):
     r"""Batch renormalization: batch norm corrected towards the running statistics.
@@ -297,21 +325,9 @@ class BatchRenorm(nn.Module):
                     "BatchRenorm needs at least 2 samples per batch in training mode, got "
                     f"{x.shape[0]}. Use a larger batch or call .eval()."
                 )
-            mean_b = x.mean(dim=0)  # (F,)
-            var_b = x.var(dim=0, unbiased=False)
-            std_b = torch.sqrt(var_b + self.eps)
-            r_max, d_max = self.limits()
-            with torch.no_grad():
-                # r and d are constants for backprop (stop_gradient in the paper): the
-                # gradient is batch norm's, only the forward value is corrected.
-                std = torch.sqrt(self.running_var + self.eps)
-                r = (std_b / std).clamp(1.0 / r_max, r_max)
-                d = ((mean_b - self.running_mean) / std).clamp(-d_max, d_max)
-                n = x.shape[0]
-                self.running_mean.lerp_(mean_b, self.momentum)
-                self.running_var.lerp_(var_b * n / (n - 1), self.momentum)
-                self.num_batches_tracked.add_(1)
-            x_hat = (x - mean_b) / std_b * r + d
+            x_hat = batch_renorm_train(x, 0, self.running_mean, self.running_var,
+                                       self.num_batches_tracked, *self.limits(),
+                                       eps=self.eps, momentum=self.momentum)
         else:
             x_hat = (x - self.running_mean) / torch.sqrt(self.running_var + self.eps)
         if self.affine:

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fnnlab.nn.dropout import AlphaDropout, GaussianDropout
-from fnnlab.nn.normalization import BatchRenorm, MeanOnlyBatchNorm
+from fnnlab.nn.normalization import BatchRenorm, MeanOnlyBatchNorm, batch_renorm_train
 from fnnlab.nn.reparam import WeightNormLinear
 from fnnlab.theory import alpha_dropout_affine
 
@@ -230,19 +230,11 @@ class StackedBatchRenorm(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.training:
-            mean_b = x.mean(dim=1, keepdim=True)  # (K, 1, F)
-            var_b = x.var(dim=1, unbiased=False, keepdim=True)
-            std_b = torch.sqrt(var_b + self.eps)
+            # (K, N, F) with running statistics (K, 1, F): per-member batch statistics.
             r_max, d_max = self._limits(int(self.num_batches_tracked[0]))
-            with torch.no_grad():
-                std = torch.sqrt(self.running_var + self.eps)
-                r = (std_b / std).clamp(1.0 / r_max, r_max)
-                d = ((mean_b - self.running_mean) / std).clamp(-d_max, d_max)
-                n = x.shape[1]
-                self.running_mean.lerp_(mean_b, self.momentum)
-                self.running_var.lerp_(var_b * n / (n - 1), self.momentum)
-                self.num_batches_tracked.add_(1)
-            x_hat = (x - mean_b) / std_b * r + d
+            x_hat = batch_renorm_train(x, 1, self.running_mean, self.running_var,
+                                       self.num_batches_tracked, r_max, d_max,
+                                       eps=self.eps, momentum=self.momentum)
         else:
             x_hat = (x - self.running_mean) / torch.sqrt(self.running_var + self.eps)
         if self.weight is not None:
