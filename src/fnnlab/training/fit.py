@@ -131,6 +131,35 @@ def _prepare_target(lik: Likelihood, y: Tensor, what: str) -> Tensor:
     return lik.prepare_target(y)
 
 
+def _prepare_data(x: Tensor, y: Tensor, n_classes: int | None, valid: Any,
+                  lik: Likelihood) -> tuple[Tensor, Tensor | None, Tensor | None, int | None]:
+    """Targets in the likelihood's form, the validation pair (or None), the class count."""
+    y = _prepare_target(lik, y, "train")
+    xv = yv = None
+    if valid is not None:
+        xv, yv, n_classes_v = as_xy(valid, "valid")
+        if xv.shape[1] != x.shape[1]:
+            raise ValueError(f"valid has {xv.shape[1]} features but train has {x.shape[1]}.")
+        yv = _prepare_target(lik, yv, "valid")
+        if lik.task == "classification":
+            n_classes = max(n_classes or 0, n_classes_v or 0)
+    if lik.task == "classification" and lik.name == "bernoulli":
+        n_classes = 2
+    return y, xv, yv, n_classes
+
+
+def _check_metrics(metrics: Sequence[str] | None, lik: Likelihood) -> tuple[str, ...]:
+    """The metrics to log (the task's defaults for None), each checked against the task."""
+    metrics = tuple(default_metrics(lik.task) if metrics is None else metrics)
+    for name in metrics:
+        METRICS.canonical(name)
+        if lik.task != "classification" and name in ("accuracy", "balanced_accuracy",
+                                                      "roc_auc", "log_loss"):
+            raise ValueError(f"Metric {name!r} needs a classification likelihood, not "
+                             f"{lik.name!r}.")
+    return metrics
+
+
 @torch.no_grad()
 def _evaluate(model: nn.Module, x: Tensor, y: Tensor, lik: Likelihood,
               metrics: Sequence[str], autocast: Any) -> dict[str, float]:
@@ -320,23 +349,8 @@ def _fit(model, train, valid, *, likelihood, optimizer, lr, epochs, batch_size,
     x, y, n_classes = as_xy(train, "train")
     lik = resolve(likelihood, y, **({"label_smoothing": label_smoothing}
                                    if label_smoothing else {}))
-    y = _prepare_target(lik, y, "train")
-    if valid is not None:
-        xv, yv, n_classes_v = as_xy(valid, "valid")
-        if xv.shape[1] != x.shape[1]:
-            raise ValueError(f"valid has {xv.shape[1]} features but train has {x.shape[1]}.")
-        yv = _prepare_target(lik, yv, "valid")
-        if lik.task == "classification":
-            n_classes = max(n_classes or 0, n_classes_v or 0)
-    if lik.task == "classification" and lik.name == "bernoulli":
-        n_classes = 2
-    metrics = tuple(default_metrics(lik.task) if metrics is None else metrics)
-    for name in metrics:
-        METRICS.canonical(name)
-        if lik.task != "classification" and name in ("accuracy", "balanced_accuracy",
-                                                      "roc_auc", "log_loss"):
-            raise ValueError(f"Metric {name!r} needs a classification likelihood, not "
-                             f"{lik.name!r}.")
+    y, xv, yv, n_classes = _prepare_data(x, y, n_classes, valid, lik)
+    metrics = _check_metrics(metrics, lik)
 
     model.to(dev)
     x, y = x.to(dev), y.to(dev)

@@ -68,15 +68,16 @@ from torch import Tensor, nn
 from fnnlab.likelihoods import resolve
 from fnnlab.models import FNNSpec, build
 from fnnlab.training.fit import (
+    _check_metrics,
     _check_nonnegative,
     _check_outputs,
     _check_positive_int,
-    _prepare_target,
+    _prepare_data,
     _resolve_device,
     fit,
 )
 from fnnlab.training.inputs import as_xy
-from fnnlab.training.metrics import METRICS, default_metrics
+from fnnlab.training.metrics import METRICS
 from fnnlab.training.optimizers import make_optimizer
 from fnnlab.training.result import FitResult
 from fnnlab.training.schedules import Schedule
@@ -312,25 +313,11 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
     liks = [resolve(c["likelihood"], y, **({"label_smoothing": c["label_smoothing"]}
                                           if c["label_smoothing"] else {})) for c in configs]
     lik0 = liks[0]
-    y = _prepare_target(lik0, y, "train")
+    y, xv, yv, n_classes = _prepare_data(x, y, n_classes, valid, lik0)
     if valid is not None:
-        xv, yv, n_classes_v = as_xy(valid, "valid")
-        if xv.shape[1] != x.shape[1]:
-            raise ValueError(f"valid has {xv.shape[1]} features but train has {x.shape[1]}.")
-        yv = _prepare_target(lik0, yv, "valid")
-        if lik0.task == "classification":
-            n_classes = max(n_classes or 0, n_classes_v or 0)
         xv, yv = xv.to(dev), yv.to(dev)
         yv_true = yv.cpu().numpy()
-    if lik0.task == "classification" and lik0.name == "bernoulli":
-        n_classes = 2
-    metrics = tuple(default_metrics(lik0.task) if c0["metrics"] is None else c0["metrics"])
-    for name in metrics:
-        METRICS.canonical(name)
-        if lik0.task != "classification" and name in ("accuracy", "balanced_accuracy",
-                                                       "roc_auc", "log_loss"):
-            raise ValueError(f"Metric {name!r} needs a classification likelihood, not "
-                             f"{lik0.name!r}.")
+    metrics = _check_metrics(c0["metrics"], lik0)
     x, y = x.to(dev), y.to(dev)
     n = len(x)
 
