@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from fnnlab.nn.activations import ACTIVATIONS
-from fnnlab.nn.blocks import BLOCKS
+from fnnlab.nn.blocks import BLOCKS, make_dropout
 from fnnlab.nn.dropout import DROPOUTS
 from fnnlab.nn.init import INITIALIZERS, check_selu_init, initialize_, lsuv_
 from fnnlab.nn.normalization import NORMS
@@ -308,12 +308,10 @@ def _activation_factory(r: FNNSpec) -> Any:
 def _input_dropout(r: FNNSpec) -> nn.Module:
     if not r.input_dropout:
         return nn.Identity()
-    kwargs = {}
-    if DROPOUTS.canonical(r.dropout_kind) == "alpha_dropout":
-        act = ACTIVATIONS.create(_activation_factory(r))
-        if hasattr(act, "alpha") and hasattr(act, "scale"):
-            kwargs = {"alpha": float(act.alpha), "scale": float(act.scale)}
-    return DROPOUTS.create(r.dropout_kind, r.input_dropout, **kwargs)
+    # The input is treated like the output of the network's activation, so alpha
+    # dropout on the input uses the SELU's saturation value too.
+    return make_dropout(r.dropout_kind, r.input_dropout,
+                        ACTIVATIONS.create(_activation_factory(r)))
 
 
 def build(spec: FNNSpec) -> FNN:

@@ -35,11 +35,11 @@ LayerLike = str | Callable[..., nn.Module]
 _STEPS = ("norm", "act", "drop")
 
 
-def _make_activation(activation: LayerLike) -> nn.Module:
-    return ACTIVATIONS.create(activation)
+def make_dropout(kind: LayerLike, p: float, activation: nn.Module) -> nn.Module:
+    """The dropout layer of rate ``p`` that follows ``activation`` (identity for p = 0).
 
-
-def _make_dropout(kind: LayerLike, p: float, activation: nn.Module) -> nn.Module:
+    ``"alpha_dropout"`` after a SELU gets that SELU's alpha and scale.
+    """
     if p == 0.0:
         return nn.Identity()
     kwargs = {}
@@ -51,7 +51,8 @@ def _make_dropout(kind: LayerLike, p: float, activation: nn.Module) -> nn.Module
     return DROPOUTS.create(kind, p, **kwargs)
 
 
-def _check_rate(name: str, value: float) -> None:
+def check_rate(name: str, value: float) -> None:
+    """Raise ValueError unless the dropout rate ``value`` is in [0, 1)."""
     if not 0.0 <= value < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {value}.")
 
@@ -110,18 +111,18 @@ class Dense(nn.Module):
         order: str = "linear_norm_act_drop",
     ) -> None:
         super().__init__()
-        _check_rate("dropout", dropout)
+        check_rate("dropout", dropout)
         self.in_features = in_features
         self.out_features = out_features
         self.order = order
         steps = _parse_order(order)
-        act = _make_activation(activation)
+        act = ACTIVATIONS.create(activation)
         pieces = int(getattr(act, "pieces", 1))
         self.linear = REPARAMS.create(reparam, in_features, out_features * pieces)
         norm_before_act = steps.index("norm") < steps.index("act")
         self.norm = NORMS.create(norm, out_features * pieces if norm_before_act else out_features)
         self.act = act
-        self.drop = _make_dropout(dropout_kind, dropout, act)
+        self.drop = make_dropout(dropout_kind, dropout, act)
         self._steps = steps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -186,22 +187,22 @@ class Residual(nn.Module):
                 f"{in_features} and out_features={out_features}. Put a dense layer in front "
                 f"to change the width."
             )
-        _check_rate("dropout", dropout)
+        check_rate("dropout", dropout)
         if branch_scale <= 0:
             raise ValueError(f"branch_scale must be > 0, got {branch_scale}.")
         self.features = in_features
         self.branch_scale = float(branch_scale)
         self.branch_layers = branch_layers
         self.norm1 = NORMS.create(norm, in_features)
-        self.act1 = _make_activation(activation)
+        self.act1 = ACTIVATIONS.create(activation)
         pieces = int(getattr(self.act1, "pieces", 1))
         if pieces != 1:
             raise ValueError("Maxout changes the width and cannot be used in a residual block.")
         self.linear1 = REPARAMS.create(reparam, in_features, in_features)
-        self.drop = _make_dropout(dropout_kind, dropout, self.act1)
+        self.drop = make_dropout(dropout_kind, dropout, self.act1)
         if branch_layers == 2:
             self.norm2 = NORMS.create(norm, in_features)
-            self.act2 = _make_activation(activation)
+            self.act2 = ACTIVATIONS.create(activation)
             self.linear2 = REPARAMS.create(reparam, in_features, in_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -258,7 +259,7 @@ class Highway(nn.Module):
                 f"A highway block keeps the width (carry path), got in_features={in_features} "
                 f"and out_features={out_features}. Put a dense layer in front to change the width."
             )
-        _check_rate("dropout", dropout)
+        check_rate("dropout", dropout)
         self.features = in_features
         self.gate_bias = float(gate_bias)
         self.transform = Dense(in_features, in_features, activation=activation, norm=norm,

@@ -24,7 +24,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from fnnlab.nn.blocks import BLOCKS, LayerLike, _check_rate, _make_activation, _make_dropout
+from fnnlab.nn.activations import ACTIVATIONS
+from fnnlab.nn.blocks import BLOCKS, LayerLike, check_rate, make_dropout
 from fnnlab.nn.normalization import NORMS
 from fnnlab.nn.reparam import REPARAMS
 
@@ -141,7 +142,7 @@ class GridLSTM(nn.Module):
             raise ValueError(f"hidden_size must be a positive int, got {hidden_size!r}.")
         if not isinstance(ndim, int) or not 1 <= ndim <= _MAX_NDIM:
             raise ValueError(f"ndim must be 1, 2 or 3, got {ndim!r}.")
-        _check_rate("dropout", dropout)
+        check_rate("dropout", dropout)
         self.hidden_size = hidden_size
         self.ndim = ndim
         self.non_lstm = _check_dims("non_lstm", non_lstm, ndim)
@@ -163,11 +164,11 @@ class GridLSTM(nn.Module):
             out = hidden_size if i in self.non_lstm else 4 * hidden_size
             self.linears.append(REPARAMS.create(reparam, in_features, out, bias=False))
             self.norms.append(NORMS.create(norm, out))
-            act = _make_activation(activation)
+            act = ACTIVATIONS.create(activation)
             if int(getattr(act, "pieces", 1)) != 1:
                 raise ValueError("Maxout changes the width and cannot be used in a Grid LSTM.")
             self.acts.append(act)
-            self.drops.append(_make_dropout(dropout_kind, dropout, act))
+            self.drops.append(make_dropout(dropout_kind, dropout, act))
             self.bias.append(nn.Parameter(torch.empty(out)))
         self.reset_parameters()
 
