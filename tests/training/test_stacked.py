@@ -229,3 +229,50 @@ def test_bad_arguments():
         fit_many([_spec()] * 2, TRAIN, memory_budget=0)
     with pytest.raises(ValueError, match="epochs must be an int >= 1"):
         fit_many([_spec()] * 2, TRAIN, epochs=[1, 0])
+
+
+def test_dense_activations_run_in_place_and_keep_exact_gradients():
+    from fnnlab.training.stacked.model import InplaceELU, InplaceReLU, StackedModel
+
+    for method, twin in (("snn", InplaceELU), ("msra", InplaceReLU)):
+        members = [fl.build(_spec(method)) for _ in range(2)]
+        net = StackedModel(members)
+        assert all(type(block.act) is twin for block in net.net.hidden)
+        x = torch.randn(2, 5, 6)
+        out = net(x)
+        out.square().sum().backward()
+        for k, member in enumerate(members):
+            want = member(x[k])
+            torch.testing.assert_close(out[k], want, rtol=1e-6, atol=1e-6)
+            want.square().sum().backward()
+            torch.testing.assert_close(net.net.head.weight_t.grad[k], member.head.weight.grad.T,
+                                       rtol=1e-5, atol=1e-6)
+    # Residual blocks apply the activation to the block input, which the skip path adds
+    # back: those must stay out of place.
+    net = StackedModel([fl.build(_spec("resnet")) for _ in range(2)])
+    assert not any(isinstance(m, InplaceELU | InplaceReLU) for m in net.net.hidden[1:].modules())
+
+
+def test_inplace_selu_gradient_passes_gradcheck():
+    from fnnlab.training.stacked.model import InplaceELU
+
+    act = InplaceELU(alpha=1.7, scale=1.05)
+    x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    # The in-place op needs a non-leaf input; multiply by 1 to get one.
+    assert torch.autograd.gradcheck(lambda t: act(t * 1.0), (x,))
+    torch.testing.assert_close(act(x.detach().clone()),
+                               fl.nn.SELU(alpha=1.7, scale=1.05)(x.detach()))
+
+
+def test_stacked_optimizer_follows_a_new_learning_rate_tensor():
+    # Plain SGD caches the per-parameter step sizes while the same lr tensor is passed.
+    stacked = torch.zeros(2, 3)
+    opt = StackedOptimizer("sgd", [stacked], {"momentum": 0, "dampening": 0,
+                                              "nesterov": False}, torch.zeros(2))
+    lr = torch.tensor([0.1, 0.2], dtype=torch.float64)
+    grad = torch.ones(2, 3)
+    opt.step([grad], lr)
+    opt.step([grad], lr)
+    torch.testing.assert_close(stacked[:, 0], torch.tensor([-0.2, -0.4]))
+    opt.step([grad], torch.tensor([1.0, 0.0], dtype=torch.float64))
+    torch.testing.assert_close(stacked[:, 0], torch.tensor([-1.2, -0.4]))

@@ -2,8 +2,9 @@
 
 ``loop.py`` (``fit_many``, the memory estimate), ``model.py`` (``StackedModel``, the
 batched layers), ``optim.py`` (torch.optim's rules with per-member learning rates),
-``losses.py`` (per-member likelihood losses). The module docstring of ``loop.py``
-explains the design choice and the conventions.
+``losses.py`` (per-member likelihood losses), ``allocator.py`` (glibc malloc tuning for
+the large per-step tensors). The module docstring of ``loop.py`` explains the design
+choice and the conventions.
 """
 
 from fnnlab.training.stacked.loop import fit_many, member_bytes

@@ -81,7 +81,8 @@ from fnnlab.training.metrics import METRICS
 from fnnlab.training.optimizers import make_optimizer
 from fnnlab.training.result import FitResult
 from fnnlab.training.schedules import Schedule
-from fnnlab.training.stacked.losses import member_losses
+from fnnlab.training.stacked.allocator import keep_freed_memory
+from fnnlab.training.stacked.losses import MemberLosses
 from fnnlab.training.stacked.model import NotStackable, StackedModel
 from fnnlab.training.stacked.optim import StackedOptimizer, rule_of
 
@@ -231,11 +232,24 @@ def fit_many(
     return results  # type: ignore[return-value]
 
 
+def _seed_global(seed: int) -> None:
+    """``torch.manual_seed(seed)`` for code that draws on the CPU (inside ``fork_rng``).
+
+    ``torch.manual_seed`` also queues the seed for every accelerator backend, which
+    costs about 0.7 ms a call (64 members: 45 ms of a 3 s run) and, under
+    ``fork_rng(devices=[])``, would change the caller's CUDA generator.
+    """
+    if torch.get_default_device().type == "cpu":
+        torch.default_generator.manual_seed(seed)
+    else:
+        torch.manual_seed(seed)
+
+
 def _build(spec: FNNSpec, seed: Any) -> nn.Module:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}.")
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        _seed_global(seed)
         return build(spec)
 
 
@@ -321,21 +335,27 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
     x, y = x.to(dev), y.to(dev)
     n = len(x)
 
+    keep_freed_memory()
     members = [_build(spec, c["seed"]).to(dev) for spec, c in zip(specs, configs, strict=True)]
-    StackedModel(members)  # fail before any data-dependent init touches the members
+    data_init = [bool(getattr(model, "needs_data_init", False)) for model in members]
+    # Built before any data-dependent init touches the members, so a NotStackable leaves
+    # them untouched; with a data-dependent init it is built again afterwards.
+    net = StackedModel(members)
     _check_outputs(members[0], x, lik0, y, n_classes)
     gens = []
-    for model, c in zip(members, configs, strict=True):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(c["seed"])
-            gen = torch.Generator(device="cpu").manual_seed(c["seed"])
-            if getattr(model, "needs_data_init", False):
+    for model, c, needs_init in zip(members, configs, data_init, strict=True):
+        gen = torch.Generator(device="cpu").manual_seed(c["seed"])
+        if needs_init:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(c["seed"])
                 rows = torch.randperm(n, generator=gen)[: max(batch_size, 256)].to(dev)
                 model.data_init_(x[rows])
         model.train()
         gens.append(gen)
-
-    net = StackedModel(members).to(dev).train()
+    if any(data_init):
+        net = StackedModel(members)
+    net = net.to(dev).train()
+    loss_fn = MemberLosses(liks)
     dummies = [_dummy_optimizer(c) for c in configs]
     scheds = [Schedule(c["schedule"], opt, epochs, warmup=c["warmup"],
                        **(c["schedule_options"] or {})) for c, opt in zip(configs, dummies,
@@ -366,6 +386,7 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
     stop_reason = ["completed"] * k_all
     diverged = [""] * k_all
     active = torch.ones(k_all, dtype=torch.bool, device=dev)
+    all_active = True  # skips masking the losses until a member stops
     written = [False] * k_all
 
     show = sys.stderr.isatty() if c0["progress"] is None else bool(c0["progress"])
@@ -402,7 +423,7 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                 if noisy_weights:
                     saved = _add_weight_noise(net, matrices, w_noise, gens)
                 out = net(xb)
-                losses = member_losses(liks, out.float(), yb)
+                losses = loss_fn(out.float(), yb)
                 bad = active & ~torch.isfinite(losses)
                 if bool(bad.any()):
                     for i in torch.nonzero(bad).flatten().tolist():
@@ -416,9 +437,11 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                                            "lr": lrs[i], "seconds": time.perf_counter() - t0})
                         stop_reason[i] = "diverged"
                     active = active & ~bad
+                    all_active = False
                     if not bool(active.any()):
                         break
-                losses = torch.where(active, losses, torch.zeros_like(losses))
+                if not all_active:
+                    losses = torch.where(active, losses, torch.zeros_like(losses))
                 objective = losses.sum()
                 if use_l1:
                     penalty = sum(w.abs().flatten(1).sum(1) for w in matrices)
@@ -474,11 +497,14 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                 net.write_member_(i)
                 written[i] = True
                 active[i] = False
+                all_active = False
             if bar is not None:
                 bar.update(1)
     if bar is not None:
         bar.close()
 
+    columns = ["epoch", "train_loss", *(["valid_loss", *(f"valid_{m}" for m in metrics)]
+                                        if valid is not None else []), "lr", "seconds"]
     results = []
     for i, model in enumerate(members):
         if not written[i]:
@@ -492,10 +518,9 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
             warnings.warn(message, RuntimeWarning, stacklevel=4)
         elif patience[i] is not None and best_epoch[i]:
             model.load_state_dict(best_state)
-        frame = pd.DataFrame(history[i])
-        columns = ["epoch", "train_loss", *(["valid_loss", *(f"valid_{m}" for m in metrics)]
-                                            if valid is not None else []), "lr", "seconds"]
-        frame = frame.reindex(columns=columns)
+        # Column by column: pd.DataFrame(list of dicts) + reindex took 60 ms for 64 members.
+        frame = pd.DataFrame({name: [row.get(name, math.nan) for row in history[i]]
+                              for name in columns}, dtype=float)
         frame["epoch"] = frame["epoch"].astype(int)
         results.append(FitResult(model=model, history=frame, best_epoch=best_epoch[i],
                                  best_state=best_state, stop_reason=stop_reason[i],

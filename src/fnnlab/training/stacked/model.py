@@ -24,7 +24,10 @@ Gaussian dropout (or none)   has its own masks; the rate may differ per member (
 
 A container's own 1-D parameter (the highway gate offset) becomes (K, 1, F); a float
 attribute that differs between members (``Residual.branch_scale``) becomes a (K, 1, 1)
-buffer. Parameter-free leaves (activations) are shared when all members' reprs agree.
+buffer. Parameter-free leaves (activations) are shared when all members' reprs agree;
+inside a dense block, where the activation's input is a fresh intermediate that
+nothing else reads, SELU, ELU and ReLU run in place (the backward pass uses their
+output, as torch's ``elu_``/``relu_`` do): one (K, N, F) tensor less per layer.
 Anything else (spectral norm, PReLU, Grid LSTM) raises :class:`NotStackable`, and
 :func:`fnnlab.training.fit_many` trains such members one at a time instead.
 
@@ -42,6 +45,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from fnnlab.nn.activations import SELU
+from fnnlab.nn.blocks import Dense
 from fnnlab.nn.dropout import AlphaDropout, GaussianDropout
 from fnnlab.nn.normalization import BatchRenorm, MeanOnlyBatchNorm, batch_renorm_train
 from fnnlab.nn.reparam import WeightNormLinear
@@ -280,6 +285,34 @@ class StackedGroupNorm(nn.Module):
         return y * self.weight + self.bias if self.weight is not None else y
 
 
+class InplaceELU(nn.Module):
+    """scale · elu(x, alpha) written into ``x``: SELU and ELU inside a stacked dense block."""
+
+    def __init__(self, alpha: float, scale: float) -> None:
+        super().__init__()
+        self.alpha, self.scale = alpha, scale
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.ops.aten.elu_(x, self.alpha, self.scale, 1.0)
+
+
+class InplaceReLU(nn.Module):
+    """max(x, 0) written into ``x``: ReLU inside a stacked dense block."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.relu_(x)
+
+
+def _inplace_twin(act: nn.Module) -> nn.Module | None:
+    if type(act) is SELU:
+        return InplaceELU(act.alpha, act.scale)
+    if type(act) is nn.ELU and not act.inplace:
+        return InplaceELU(act.alpha, 1.0)
+    if type(act) is nn.ReLU:
+        return InplaceReLU()
+    return None
+
+
 _DROPOUTS = (nn.Dropout, AlphaDropout, GaussianDropout)
 
 
@@ -406,6 +439,12 @@ class StackedModel(nn.Module):
             elif len({repr(c) for c in children}) > 1:
                 raise NotStackable(f"{path}: {type(child).__name__} settings differ between "
                                    f"members.")
+            elif isinstance(module, Dense) and name == "act":
+                # Dense always applies the linear map first, so act never sees the
+                # block's input (which a skip path could still need).
+                twin = _inplace_twin(child)
+                if twin is not None:
+                    module._modules[name] = twin
 
     def forward(self, x: Tensor) -> Tensor:
         """(K, N, in_features) -> (K, N, out_features); member k sees only ``x[k]``."""
