@@ -71,6 +71,28 @@ def test_lecun_normal_is_truncated_at_two_sd_with_variance_exactly_one_over_fan_
     assert plain.var().item() * FAN_IN == pytest.approx(0.774, abs=0.01)
 
 
+def test_lecun_normal_draws_the_values_of_redrawing_over_the_whole_matrix():
+    # The fast path redraws only the positions outside +-2 sd; the values must be those
+    # of the plain rejection loop (same seed, same draws), contiguous or not.
+    def whole_matrix(weight, std):
+        weight.normal_()
+        outside = weight.abs() > 2.0
+        while outside.any():
+            weight[outside] = torch.randn(int(outside.sum()))
+            outside = weight.abs() > 2.0
+        return weight.mul_(std)
+
+    for shape in ((64, FAN_IN), (300, 7)):
+        std = math.sqrt(1 / shape[1]) / 0.87962566103423978
+        torch.manual_seed(5)
+        want = whole_matrix(torch.empty(shape), std)
+        torch.manual_seed(5)
+        assert torch.equal(lecun_normal_(torch.empty(shape)), want)
+    torch.manual_seed(5)
+    transposed = lecun_normal_(torch.empty(FAN_IN, 64).T)  # non-contiguous: the mask path
+    assert transposed.abs().max().item() <= 2 * math.sqrt(1 / FAN_IN) / 0.8796256 + 1e-7
+
+
 def test_aliases_point_to_the_same_initializer():
     assert INITIALIZERS.get("kaiming") is INITIALIZERS.get("he_normal")
     assert INITIALIZERS.get("xavier") is INITIALIZERS.get("glorot_uniform")
