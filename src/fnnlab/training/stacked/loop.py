@@ -350,7 +350,8 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                 torch.manual_seed(c["seed"])
                 rows = torch.randperm(n, generator=gen)[: max(batch_size, 256)].to(dev)
                 model.data_init_(x[rows])
-        model.train()
+        if not model.training:  # built in training mode; train() walks every module
+            model.train()
         gens.append(gen)
     if any(data_init):
         net = StackedModel(members)
