@@ -425,8 +425,9 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                     saved = _add_weight_noise(net, matrices, w_noise, gens)
                 out = net(xb)
                 losses = loss_fn(out.float(), yb)
-                bad = active & ~torch.isfinite(losses)
-                if bool(bad.any()):
+                finite = torch.isfinite(losses)
+                bad = None if bool(finite.all()) else active & ~finite
+                if bad is not None and bool(bad.any()):
                     for i in torch.nonzero(bad).flatten().tolist():
                         diverged[i] = (
                             f"Loss became {float(losses[i].detach())} at epoch {epoch}, "
@@ -463,7 +464,7 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                         for w in matrices:
                             norms = w.norm(dim=1, keepdim=True)  # member rows are columns
                             w.mul_(torch.clamp(view / (norms + 1e-12), max=1.0))
-                total += losses.detach() * m
+                total.add_(losses.detach(), alpha=m)
                 seen += m
 
             if bool(active.any()) and valid is not None:
