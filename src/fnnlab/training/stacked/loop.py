@@ -35,17 +35,18 @@ Memory
 ------
 :func:`member_bytes` estimates one member's share of the peak (float32, 4 bytes):
 
-    4 · [P (6 + s) + 2 B + |B| (12 A + 2 F) + min(N_valid, R) · 3 W]
+    4 · [P (6 + s) + 2 B + |B| (15 A + 2 F) + min(N_valid, R) · 3 W]
 
 P parameters (stacked value, gradient, best-epoch copy, one update temporary, the
 member network's own copy and its ``best_state``) plus s optimizer state tensors per
 parameter (0 for sgd, 1 for momentum/adagrad/rmsprop, 2 for adam/adadelta); B buffer
 entries (live and best copy); |B| the batch size, A the sum of the layer widths (about
-12 saved activations or gradients of shape (|B|, width) per layer: linear output,
-activation intermediates, their gradients), F input features (gathered batch and
+15 tensors of shape (|B|, width) per layer: linear output, activation intermediates,
+their gradients, and freed blocks the allocator keeps, see
+:mod:`~fnnlab.training.stacked.allocator`), F input features (gathered batch and
 noise); R the rows of one validation chunk and W the widest layer. Calibrated with
-``benchmarks/bench_stacked.py``: 69 MiB estimated for its 64 SNN members, 67 MiB
-measured (peak RSS growth of the stacked run). ``fit_many`` trains at most
+``benchmarks/bench_stacked.py``: 82 MiB estimated for its 64 SNN members, 75–83 MiB
+measured in five runs (peak RSS growth of the stacked run). ``fit_many`` trains at most
 ``memory_budget // member_bytes`` members per stack and runs the rest in further chunks.
 """
 
@@ -146,7 +147,7 @@ def member_bytes(model: nn.Module, batch_size: int, optimizer_rule: str = "sgd",
     features = mats[0].shape[1] if mats else 1
     rows = min(n_valid, max(1, _EVAL_ELEMENTS // members))
     floats = (params * (6 + _STATE_TENSORS.get(optimizer_rule, 2)) + 2 * buffers
-              + batch_size * (12 * widths + 2 * features) + rows * 3 * widest)
+              + batch_size * (15 * widths + 2 * features) + rows * 3 * widest)
     return 4 * floats
 
 
@@ -235,8 +236,8 @@ def fit_many(
 def _seed_global(seed: int) -> None:
     """``torch.manual_seed(seed)`` for code that draws on the CPU (inside ``fork_rng``).
 
-    ``torch.manual_seed`` also queues the seed for every accelerator backend, which
-    costs about 0.7 ms a call (64 members: 45 ms of a 3 s run) and, under
+    ``torch.manual_seed`` also queues the seed for every accelerator backend (about
+    0.2 ms a call, formatting a stack trace for each) and, under
     ``fork_rng(devices=[])``, would change the caller's CUDA generator.
     """
     if torch.get_default_device().type == "cpu":
