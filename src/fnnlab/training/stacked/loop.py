@@ -68,15 +68,15 @@ from torch import Tensor, nn
 
 from fnnlab.likelihoods import resolve
 from fnnlab.models import FNNSpec, build
-from fnnlab.training.fit import (
-    _check_metrics,
-    _check_nonnegative,
-    _check_outputs,
-    _check_positive_int,
-    _prepare_data,
-    _resolve_device,
-    fit,
+from fnnlab.training.checks import (
+    check_metrics,
+    check_nonnegative,
+    check_outputs,
+    check_positive_int,
+    prepare_data,
+    resolve_device,
 )
+from fnnlab.training.fit import fit
 from fnnlab.training.inputs import as_xy
 from fnnlab.training.metrics import METRICS
 from fnnlab.training.optimizers import make_optimizer
@@ -273,12 +273,12 @@ def _chunks(index: list[int], specs: list[FNNSpec], configs: list[dict[str, Any]
 
 def _check_config(c: dict[str, Any]) -> None:
     """fit's argument checks, for the per-member values."""
-    _check_positive_int("epochs", c["epochs"])
-    _check_positive_int("batch_size", c["batch_size"])
+    check_positive_int("epochs", c["epochs"])
+    check_positive_int("batch_size", c["batch_size"])
     if c["early_stopping"] is not None:
-        _check_positive_int("early_stopping", c["early_stopping"])
+        check_positive_int("early_stopping", c["early_stopping"])
     for name in ("l1", "input_noise", "weight_noise", "label_smoothing", "weight_decay"):
-        _check_nonnegative(name, c[name])
+        check_nonnegative(name, c[name])
     for name in ("max_norm", "clip_norm", "clip_value"):
         value = c[name]
         if value is not None and not (isinstance(value, int | float) and value > 0):
@@ -322,17 +322,17 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
         _check_config(c)
     k_all = len(specs)
     epochs, batch_size = c0["epochs"], c0["batch_size"]
-    dev = _resolve_device(c0["device"])
+    dev = resolve_device(c0["device"])
 
     x, y, n_classes = as_xy(train, "train")
     liks = [resolve(c["likelihood"], y, **({"label_smoothing": c["label_smoothing"]}
                                           if c["label_smoothing"] else {})) for c in configs]
     lik0 = liks[0]
-    y, xv, yv, n_classes = _prepare_data(x, y, n_classes, valid, lik0)
+    y, xv, yv, n_classes = prepare_data(x, y, n_classes, valid, lik0)
     if valid is not None:
         xv, yv = xv.to(dev), yv.to(dev)
         yv_true = yv.cpu().numpy()
-    metrics = _check_metrics(c0["metrics"], lik0)
+    metrics = check_metrics(c0["metrics"], lik0)
     x, y = x.to(dev), y.to(dev)
     n = len(x)
 
@@ -342,7 +342,7 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
     # Built before any data-dependent init touches the members, so a NotStackable leaves
     # them untouched; with a data-dependent init it is built again afterwards.
     net = StackedModel(members)
-    _check_outputs(members[0], x, lik0, y, n_classes)
+    check_outputs(members[0], x, lik0, y, n_classes)
     gens = []
     for model, c, needs_init in zip(members, configs, data_init, strict=True):
         gen = torch.Generator(device="cpu").manual_seed(c["seed"])
