@@ -23,6 +23,20 @@ def test_constant_keeps_lr():
     assert _curve("constant") == [1.0] * 12
 
 
+def test_only_a_constant_rate_without_warmup_skips_stepping():
+    def schedule(name, **kw):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        return Schedule(name, opt, 10, **kw)
+
+    assert schedule("constant").fixed
+    assert not schedule("constant", warmup=2).fixed
+    assert not any(schedule(name).fixed for name in ("linear", "step", "cosine", "cyclic"))
+    fixed = schedule("none")
+    for _ in range(5):
+        fixed.step(1.0)
+    assert fixed.epoch == 5 and fixed.lr == 1.0
+
+
 def test_linear_decays_to_end_factor():
     lrs = _curve("linear", epochs=11)
     assert lrs[0] == 1.0 and lrs[-1] == pytest.approx(0.01)

