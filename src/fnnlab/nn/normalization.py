@@ -142,17 +142,29 @@ class MeanOnlyBatchNorm(nn.Module):
             nn.init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.training:
-            mean = x.mean(dim=0)  # (F,)
-            with torch.no_grad():
-                self.running_mean.lerp_(mean.detach(), self.momentum)
-        else:
-            mean = self.running_mean
-        y = x - mean
-        return y + self.bias if self.bias is not None else y
+        return mean_only_batch_norm(x, 0, self.running_mean, self.bias, self.momentum,
+                                    self.training)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, momentum={self.momentum}, affine={self.affine}"
+
+
+def mean_only_batch_norm(x: Tensor, dim: int, running_mean: Tensor, bias: Tensor | None,
+                         momentum: float, training: bool) -> Tensor:
+    r"""y = x - mu + beta, mu the batch mean over ``dim`` (training) or the running mean.
+
+    Shared by :class:`MeanOnlyBatchNorm` (``dim=0``, (N, F) inputs) and the stacked
+    trainer (``dim=1``, (K, N, F) inputs with per-member running means (K, 1, F)).
+    Training also moves ``running_mean`` towards the batch mean by ``momentum``.
+    """
+    if training:
+        mean = x.mean(dim=dim, keepdim=True).view_as(running_mean)
+        with torch.no_grad():
+            running_mean.lerp_(mean.detach(), momentum)
+    else:
+        mean = running_mean
+    y = x - mean
+    return y + bias if bias is not None else y
 
 
 def batch_renorm_train(x: Tensor, dim: int, running_mean: Tensor, running_var: Tensor,

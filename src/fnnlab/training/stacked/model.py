@@ -48,7 +48,12 @@ from torch import Tensor, nn
 from fnnlab.nn.activations import SELU
 from fnnlab.nn.blocks import Dense
 from fnnlab.nn.dropout import AlphaDropout, GaussianDropout
-from fnnlab.nn.normalization import BatchRenorm, MeanOnlyBatchNorm, batch_renorm_train
+from fnnlab.nn.normalization import (
+    BatchRenorm,
+    MeanOnlyBatchNorm,
+    batch_renorm_train,
+    mean_only_batch_norm,
+)
 from fnnlab.nn.reparam import WeightNormLinear
 from fnnlab.theory import alpha_dropout_affine
 
@@ -204,14 +209,8 @@ class StackedMeanOnlyBatchNorm(nn.Module):
                parameter=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.training:
-            mean = x.mean(dim=1, keepdim=True)  # (K, 1, F)
-            with torch.no_grad():
-                self.running_mean.lerp_(mean.detach(), self.momentum)
-        else:
-            mean = self.running_mean
-        y = x - mean
-        return y + self.bias if self.bias is not None else y
+        return mean_only_batch_norm(x, 1, self.running_mean, self.bias, self.momentum,
+                                    self.training)
 
 
 class StackedBatchRenorm(nn.Module):
