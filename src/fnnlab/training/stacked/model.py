@@ -466,11 +466,7 @@ class StackedModel(nn.Module):
     @torch.no_grad()
     def update_snapshot_(self, snapshot: list[Tensor], which: Tensor) -> None:
         """Copy the members where ``which`` (bool, (K,)) is true into ``snapshot``."""
-        everyone = bool(which.all())  # the common case early in training: a plain copy
         for link, saved in zip(self.links, snapshot, strict=True):
-            if everyone:
-                saved.copy_(link.tensor)
-                continue
             mask = which.view(-1, *([1] * (saved.dim() - 1)))
             saved.copy_(torch.where(mask, link.tensor, saved))
 

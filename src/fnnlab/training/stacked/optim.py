@@ -81,17 +81,12 @@ class StackedOptimizer:
         self.any_decay = bool((weight_decay != 0).any())
         self.t = 0
         self.state: list[dict[str, Tensor]] = [{} for _ in params]
-        self._cached: tuple[Tensor, Tensor, list[Tensor]] | None = None
 
-    def _step_sizes(self, lr: Tensor) -> tuple[Tensor, list[Tensor]]:
-        """The step size ε_t per member, float32, and its view for every parameter."""
+    @torch.no_grad()
+    def step(self, grads: list[Tensor], lr: Tensor) -> None:
+        """One update with learning rates ``lr`` (float64 or float32, shape (K,))."""
+        self.t += 1
         d, t = self.d, self.t
-        # Only Adam's and Adagrad's step sizes change with t; the others are cached for
-        # as long as the caller passes the same lr tensor object (fit_many makes a new
-        # one each epoch; changing it in place would not be seen).
-        if self.rule not in ("adam", "adamw", "adagrad") and self._cached is not None \
-                and self._cached[0] is lr:
-            return self._cached[1], self._cached[2]
         lr64 = lr.double()
         if self.rule in ("adam", "adamw"):
             step_size = (lr64 / (1 - d["betas"][0] ** t)).float()
@@ -99,31 +94,14 @@ class StackedOptimizer:
             step_size = (lr64 / (1 + (t - 1) * d["lr_decay"])).float()
         else:
             step_size = lr64.float()
-        sizes = [_per_member(step_size, p) for p in self.params]
-        self._cached = (lr, lr64.float(), sizes)
-        return self._cached[1], sizes
-
-    @torch.no_grad()
-    def step(self, grads: list[Tensor], lr: Tensor) -> None:
-        """One update with learning rates ``lr`` (float64 or float32, shape (K,)).
-
-        Pass a new tensor when the learning rates change; do not modify ``lr`` in place.
-        """
-        self.t += 1
-        lr32, sizes = self._step_sizes(lr)
-        if self.rule == "sgd" and not self.d["momentum"] and not self.any_decay:
-            # Plain SGD, the common case: one fused call for all parameters.
-            torch._foreach_addcmul_(self.params, grads, sizes, value=-1)
-            return
-        update = getattr(self, "_" + self.rule.removesuffix("w"))
-        for p, g, size, decay, state in zip(self.params, grads, sizes, self.decay, self.state,
-                                            strict=True):
+        for p, g, decay, state in zip(self.params, grads, self.decay, self.state, strict=True):
+            size = _per_member(step_size, p)
             if self.any_decay:
                 if self.rule == "adamw":
-                    p.mul_(1 - _per_member(lr32, p) * decay)
+                    p.mul_(1 - _per_member(lr64.float(), p) * decay)
                 else:
                     g = torch.addcmul(g, p, decay)
-            update(p, g, size, state)
+            getattr(self, "_" + self.rule.removesuffix("w"))(p, g, size, state)
 
     def _sgd(self, p: Tensor, g: Tensor, size: Tensor, state: dict[str, Tensor]) -> None:
         momentum = self.d["momentum"]
