@@ -27,7 +27,10 @@ attribute that differs between members (``Residual.branch_scale``) becomes a (K,
 buffer. Parameter-free leaves (activations) are shared when all members' reprs agree;
 inside a dense block, where the activation's input is a fresh intermediate that
 nothing else reads, SELU, ELU and ReLU run in place (the backward pass uses their
-output, as torch's ``elu_``/``relu_`` do): one (K, N, F) tensor less per layer.
+output, as torch's ``elu_``/``relu_`` do): one (K, N, F) tensor less per layer. When
+the activation directly follows the linear map (no normalization in between), the two
+become one :class:`~fnnlab.training.stacked.fused.StackedLinearAct` node whose bias
+add, activation and bias gradient run as native fused kernels.
 Anything else (spectral norm, PReLU, Grid LSTM) raises :class:`NotStackable`, and
 :func:`fnnlab.training.fit_many` trains such members one at a time instead.
 
@@ -56,6 +59,8 @@ from fnnlab.nn.normalization import (
 )
 from fnnlab.nn.reparam import WeightNormLinear
 from fnnlab.theory import alpha_dropout_affine
+from fnnlab.training.stacked.fused import StackedLinearAct
+from fnnlab.training.stacked.kernels import Activation
 
 __all__ = ["NotStackable", "StackedModel"]
 
@@ -303,13 +308,35 @@ class InplaceReLU(nn.Module):
 
 
 def _inplace_twin(act: nn.Module) -> nn.Module | None:
-    if type(act) is SELU:
+    # The in-place backward pass reads the output, which needs alpha >= 0.
+    if type(act) is SELU and act.alpha >= 0:
         return InplaceELU(act.alpha, act.scale)
-    if type(act) is nn.ELU and not act.inplace:
+    if type(act) is nn.ELU and not act.inplace and act.alpha >= 0:
         return InplaceELU(act.alpha, 1.0)
     if type(act) is nn.ReLU:
         return InplaceReLU()
     return None
+
+
+def _fuse_linear_act(block: Dense) -> None:
+    """Make a stacked Dense block's linear map and in-place activation one fused node.
+
+    Only when nothing but Identity runs between them (no norm before the activation);
+    see :mod:`fnnlab.training.stacked.fused`.
+    """
+    steps = block._steps
+    between = steps[:steps.index("act")]
+    if type(block.linear) is not StackedLinear or block.linear.bias is None or \
+            not all(type(getattr(block, step)) is nn.Identity for step in between):
+        return
+    if type(block.act) is InplaceReLU:
+        spec = Activation.relu()
+    elif type(block.act) is InplaceELU:
+        spec = Activation.elu(block.act.alpha, block.act.scale)
+    else:
+        return
+    block.linear = StackedLinearAct(block.linear, block.act, spec)
+    block.act = nn.Identity()
 
 
 _DROPOUTS = (nn.Dropout, AlphaDropout, GaussianDropout)
@@ -444,6 +471,8 @@ class StackedModel(nn.Module):
                 twin = _inplace_twin(child)
                 if twin is not None:
                     module._modules[name] = twin
+        if isinstance(module, Dense):
+            _fuse_linear_act(module)
 
     def forward(self, x: Tensor) -> Tensor:
         """(K, N, in_features) -> (K, N, out_features); member k sees only ``x[k]``."""

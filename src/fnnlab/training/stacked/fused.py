@@ -1,0 +1,73 @@
+r"""A stacked dense layer's linear map and activation as one autograd node.
+
+Forward, for K members at once (x: (K, N, in), W: (K, in, out), b: (K, 1, out)):
+
+    z = bmm(x, W);   y = act(z + b)        (bias and activation: one native pass, in place)
+
+Backward, from the output gradient g and the saved output y:
+
+    g_z = g · act′(y),  ∂b = Σₙ g_z        (one native pass)
+    ∂x = bmm(g_z, Wᵀ),  ∂W = bmm(xᵀ, g_z)
+
+act′ is computed from the output, as torch's in-place ``relu_``/``elu_`` do: for the
+ELU family scale · α eˣ = y + scale · α where x ≤ 0. Against ``baddbmm`` followed by
+ATen's ``elu_`` this saves the bias broadcast copy, ATen's slow ``expm1`` and the bias
+gradient's separate ``sum`` (:mod:`~fnnlab.training.stacked.kernels` has the figures).
+Where the kernels are unavailable (no C compiler, ``FNNLAB_NATIVE_KERNELS=0``) or the
+tensors are not float32 on the CPU, :class:`StackedLinearAct` runs the same layer with
+torch's ops; both give the same values up to float32 rounding.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
+
+from fnnlab.training.stacked import kernels
+from fnnlab.training.stacked.kernels import Activation
+
+__all__ = ["LinearActFunction", "StackedLinearAct"]
+
+
+class LinearActFunction(torch.autograd.Function):
+    """y = act(bmm(x, W) + b) with the native kernels; see the module docstring."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight_t: Tensor, bias: Tensor, act: Activation) -> Tensor:
+        out = kernels.bias_act_(torch.bmm(x, weight_t), bias, act)
+        ctx.save_for_backward(x, weight_t, out)
+        ctx.act = act
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
+        x, weight_t, out = ctx.saved_tensors
+        grad_z, grad_bias = kernels.act_backward(grad, out, ctx.act)
+        need_x, need_w, need_b, _ = ctx.needs_input_grad
+        return (torch.bmm(grad_z, weight_t.transpose(1, 2)) if need_x else None,
+                torch.bmm(x.transpose(1, 2), grad_z) if need_w else None,
+                grad_bias if need_b else None,
+                None)
+
+
+class StackedLinearAct(nn.Module):
+    """A stacked linear map (with bias) followed by an in-place ReLU or ELU/SELU twin.
+
+    ``linear`` keeps its parameters (so the stacked model's links are unchanged);
+    ``act`` is the in-place module that runs when the native kernels cannot.
+    """
+
+    def __init__(self, linear: nn.Module, act: nn.Module, spec: Activation) -> None:
+        super().__init__()
+        self.linear, self.act, self.spec = linear, act, spec
+
+    def forward(self, x: Tensor) -> Tensor:
+        w, b = self.linear.weight_t, self.linear.bias
+        if kernels.usable(x, w, b):
+            return LinearActFunction.apply(x, w, b, self.spec)
+        return self.act(self.linear(x))
+
+    def extra_repr(self) -> str:
+        return f"{self.spec}, kernels: {kernels.status()}"

@@ -1,0 +1,213 @@
+"""Native fused kernels of stacked dense layers (fnnlab.training.stacked.kernels / fused)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import fnnlab as fl
+from fnnlab.training.stacked import kernels
+from fnnlab.training.stacked.fused import LinearActFunction, StackedLinearAct
+from fnnlab.training.stacked.kernels import Activation
+from fnnlab.training.stacked.model import InplaceELU, InplaceReLU, StackedModel
+
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+ACTS = {"relu": Activation.relu(), "elu": Activation.elu(1.0),
+        "selu": Activation.elu(SELU_ALPHA, SELU_SCALE)}
+
+native = pytest.mark.skipif(kernels.library() is None,
+                            reason=f"native kernels unavailable: {kernels.status()}")
+
+
+def _reference(x: torch.Tensor, act: Activation) -> torch.Tensor:
+    if act.kind == 0:
+        return torch.relu(x)
+    return act.scale * torch.where(x > 0, x, act.alpha * torch.expm1(x))
+
+
+def _hard_values() -> torch.Tensor:
+    """Values across the whole float range, and the edge cases of the exp reduction."""
+    grid = torch.linspace(-100.0, 5.0, 200_001, dtype=torch.float64)
+    tiny = -torch.logspace(-30, 0, 20_001, dtype=torch.float64)
+    edges = torch.tensor([0.0, -0.0, -87.0, -87.5, -88.7, -104.0, 1e-30, -1e-45,
+                          -0.3465735902799727, 0.3465735902799727, -0.5, -1e-7],
+                         dtype=torch.float64)
+    return torch.cat([grid, tiny, edges]).float()
+
+
+@native
+@pytest.mark.parametrize("name", list(ACTS))
+def test_forward_kernel_matches_float64_reference(name):
+    act = ACTS[name]
+    x = _hard_values()
+    k, f = 3, 7
+    n = -(-x.numel() // (k * f))
+    z = torch.cat([x, torch.zeros(k * n * f - x.numel())]).view(k, n, f)
+    bias = torch.randn(k, 1, f) * 0  # zero bias: compare the activation itself first
+    out = kernels.bias_act_(z.clone(), bias, act)
+    want = _reference(z.double(), act)
+    # float32 rounding of the result: relative 2^-23 ≈ 1.2e-7, plus a little for the
+    # polynomial; torch's own float32 SELU is within 1.2e-7 of float64 on these values.
+    torch.testing.assert_close(out.double(), want, rtol=3e-7, atol=1e-37)
+    # With a bias, the kernel adds it in float32 first, as baddbmm does.
+    bias = torch.randn(k, 1, f)
+    out = kernels.bias_act_(z.clone(), bias, act)
+    torch.testing.assert_close(out.double(), _reference((z + bias).double(), act),
+                               rtol=3e-7, atol=1e-37)
+
+
+@native
+@pytest.mark.parametrize("name", list(ACTS))
+def test_kernels_keep_nan_and_infinities(name):
+    act = ACTS[name]
+    z = torch.tensor([math.nan, math.inf, -math.inf, 1.0, -1.0]).view(1, 1, 5)
+    out = kernels.bias_act_(z.clone(), torch.zeros(1, 1, 5), act)
+    want = _reference(z, act)
+    torch.testing.assert_close(out, want, equal_nan=True)  # NaN stays NaN: divergence shows
+
+
+@native
+@pytest.mark.parametrize("name", list(ACTS))
+def test_backward_kernel_matches_torch(name):
+    act = ACTS[name]
+    torch.manual_seed(0)
+    z = torch.randn(5, 9, 33, dtype=torch.float64, requires_grad=True)
+    y = _reference(z, act)
+    g = torch.randn_like(y)
+    (want,) = torch.autograd.grad(y, z, g)
+    grad_z, grad_bias = kernels.act_backward(g.float(), y.detach().float(), act)
+    torch.testing.assert_close(grad_z.double(), want, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grad_bias.double(), want.sum(1, keepdim=True), rtol=1e-5,
+                               atol=1e-5)
+    # A non-contiguous output gradient (e.g. a transposed view) gives the same values.
+    g_t = g.float().transpose(1, 2).contiguous().transpose(1, 2)
+    assert not g_t.is_contiguous()
+    torch.testing.assert_close(kernels.act_backward(g_t, y.detach().float(), act)[0], grad_z)
+
+
+@native
+def test_kernels_give_the_same_values_on_one_and_two_threads():
+    act = ACTS["selu"]
+    z, bias, g = torch.randn(16, 64, 64), torch.randn(16, 1, 64), torch.randn(16, 64, 64)
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            out = kernels.bias_act_(z.clone(), bias, act)
+            results.append((out, *kernels.act_backward(g, out, act)))
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(*results, strict=True):
+        assert torch.equal(a, b)
+
+
+@native
+@pytest.mark.parametrize("name", list(ACTS))
+def test_fused_node_matches_baddbmm_and_torch_activation(name):
+    act = ACTS[name]
+    torch.manual_seed(1)
+    x = torch.randn(4, 10, 6, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 6, 8, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(4, 1, 8, dtype=torch.float64, requires_grad=True)
+    want = _reference(torch.baddbmm(b, x, w), act)
+    g = torch.randn_like(want)
+    want_grads = torch.autograd.grad(want, (x, w, b), g)
+    xf, wf, bf = (t.detach().float().requires_grad_() for t in (x, w, b))
+    out = LinearActFunction.apply(xf, wf, bf, act)
+    grads = torch.autograd.grad(out, (xf, wf, bf), g.float())
+    torch.testing.assert_close(out.double(), want, rtol=1e-5, atol=1e-5)
+    for got, ref in zip(grads, want_grads, strict=True):
+        torch.testing.assert_close(got.double(), ref, rtol=1e-4, atol=1e-4)
+
+
+def _stacked(method: str, k: int = 3) -> tuple[StackedModel, list[nn.Module]]:
+    spec = fl.FNNSpec(in_features=6, out_features=3, depth=3, width=8, method=method)
+    members = []
+    for seed in range(k):
+        torch.manual_seed(seed)
+        members.append(fl.build(spec))
+    return StackedModel(members), members
+
+
+@pytest.mark.parametrize(("method", "twin"), [("snn", InplaceELU), ("msra", InplaceReLU)])
+@pytest.mark.parametrize("use_native", [True, False])
+def test_stacked_dense_blocks_fuse_and_match_members(method, twin, use_native, monkeypatch):
+    if use_native and kernels.library() is None:
+        pytest.skip(f"native kernels unavailable: {kernels.status()}")
+    if not use_native:
+        monkeypatch.setattr(kernels, "usable", lambda *tensors: False)
+    net, members = _stacked(method)
+    for block in net.net.hidden:
+        assert type(block.linear) is StackedLinearAct and type(block.linear.act) is twin
+        assert type(block.act) is nn.Identity
+    x = torch.randn(3, 5, 6)
+    out = net(x)
+    out.square().sum().backward()
+    for k, member in enumerate(members):
+        want = member(x[k])
+        torch.testing.assert_close(out[k], want, rtol=1e-5, atol=1e-6)
+        want.square().sum().backward()
+        for got, ref in ((net.net.hidden[0].linear.linear.weight_t.grad[k],
+                          member.hidden[0].linear.weight.grad.T),
+                         (net.net.hidden[1].linear.linear.bias.grad[k, 0],
+                          member.hidden[1].linear.bias.grad)):
+            torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_blocks_with_a_norm_before_the_activation_are_not_fused():
+    net, _ = _stacked("batchnorm", k=2)
+    assert not any(isinstance(m, StackedLinearAct) for m in net.modules())
+    # Normalization after the activation leaves linear -> act adjacent: fused.
+    spec = fl.FNNSpec(in_features=6, out_features=3, depth=2, width=8, method="msra",
+                      norm="layer", order="linear_act_norm_drop")
+    net = StackedModel([fl.build(spec) for _ in range(2)])
+    assert all(type(b.linear) is StackedLinearAct for b in net.net.hidden)
+
+
+def test_float64_and_disabled_kernels_use_torch_ops(monkeypatch):
+    net, members = _stacked("snn", k=2)
+    net = net.double()
+    x = torch.randn(2, 4, 6, dtype=torch.float64)
+    calls = []
+    monkeypatch.setattr(LinearActFunction, "apply",
+                        staticmethod(lambda *a: calls.append(a) or None))
+    out = net(x)  # float64: the kernels are float32-only, torch's ops run
+    assert not calls
+    torch.testing.assert_close(out[1], members[1].double()(x[1]))
+
+
+def test_build_reports_why_kernels_are_off(monkeypatch, tmp_path):
+    monkeypatch.setenv("FNNLAB_NATIVE_KERNELS", "0")
+    lib, why = kernels._build()
+    assert lib is None and "FNNLAB_NATIVE_KERNELS=0" in why
+    monkeypatch.delenv("FNNLAB_NATIVE_KERNELS")
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    lib, why = kernels._build()
+    assert lib is None and "no C compiler" in why
+
+
+@native
+def test_a_broken_source_falls_back_with_the_compiler_message(monkeypatch, tmp_path):
+    broken = tmp_path / "linear_act.c"
+    broken.write_text("this is not C;\n")
+    monkeypatch.setattr(kernels, "SOURCE", broken)
+    monkeypatch.setenv("FNNLAB_CACHE_DIR", str(tmp_path / "cache"))
+    lib, why = kernels._build()
+    assert lib is None and why.startswith("off (compiling linear_act.c failed")
+    assert "error" in why.lower()
+    assert not list((tmp_path / "cache").rglob("*.so"))  # nothing half-written is left
+
+
+@native
+def test_compiled_library_is_cached_and_reused(monkeypatch, tmp_path):
+    monkeypatch.setenv("FNNLAB_CACHE_DIR", str(tmp_path))
+    lib, why = kernels._build()
+    assert lib is not None and why.startswith("native")
+    (built,) = (tmp_path / "kernels").glob("linear_act-*.so")
+    stamp = built.stat().st_mtime_ns
+    lib2, _ = kernels._build()
+    assert lib2 is not None and built.stat().st_mtime_ns == stamp  # not compiled again
