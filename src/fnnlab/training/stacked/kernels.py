@@ -5,8 +5,8 @@ What they do
 ``linear_act.c`` holds two loops over a stacked layer's (K, N, F) float32 tensors:
 
 * :func:`bias_act_` — z ← act(z + b) in place, after ``torch.bmm`` has written z = x W;
-* :func:`act_backward` — g_z = g · act′ (from the activation's output y) and the bias
-  gradient Σₙ g_z in one pass,
+* :func:`act_backward_` — g_z = g · act′ (from the activation's output y, written over
+  y) and the bias gradient Σₙ g_z in one pass,
 
 for ReLU and the ELU family scale · (x if x > 0 else α (eˣ − 1)) (SELU with
 Klambauer et al.'s constants, ELU with scale 1). :mod:`fnnlab.training.stacked.fused`
@@ -56,7 +56,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-__all__ = ["Activation", "act_backward", "bias_act_", "library", "status"]
+__all__ = ["Activation", "act_backward_", "bias_act_", "library", "status"]
 
 SOURCE = Path(__file__).with_name("linear_act.c")
 _BASE_FLAGS = ["-O3", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math"]
@@ -168,8 +168,8 @@ def _load(path: Path) -> ctypes.CDLL:
     lib = ctypes.CDLL(str(path))
     lib.fnnlab_bias_act_forward.argtypes = [_c_p, _c_p, _c_i64, _c_i64, _c_i64, _c_int,
                                             _c_f, _c_f, _c_int]
-    lib.fnnlab_act_backward.argtypes = [_c_p, _c_p, _c_p, _c_p, _c_i64, _c_i64, _c_i64,
-                                        _c_int, _c_f, _c_f, _c_int]
+    lib.fnnlab_act_backward.argtypes = [_c_p, _c_p, _c_p, _c_i64, _c_i64, _c_i64, _c_int,
+                                        _c_f, _c_f, _c_int]
     lib.fnnlab_bias_act_forward.restype = lib.fnnlab_act_backward.restype = None
     return lib
 
@@ -224,12 +224,6 @@ def status() -> str:
     return str(_state["status"])
 
 
-def usable(*tensors: Tensor) -> bool:
-    """True if the kernels can run on these tensors (float32, CPU) in this process."""
-    return all(t.dtype == torch.float32 and t.device.type == "cpu" for t in tensors) and \
-        library() is not None
-
-
 def bias_act_(z: Tensor, bias: Tensor, act: Activation) -> Tensor:
     """z ← act(z + bias) in place; z (K, N, F) contiguous, bias (K, 1, F) or (K, F)."""
     k, n, f = z.shape
@@ -242,13 +236,17 @@ def bias_act_(z: Tensor, bias: Tensor, act: Activation) -> Tensor:
     return z
 
 
-def act_backward(grad: Tensor, out: Tensor, act: Activation) -> tuple[Tensor, Tensor]:
-    """(g · act′, Σₙ g · act′ as (K, 1, F)) from the output gradient and the output."""
+def act_backward_(grad: Tensor, out: Tensor, act: Activation) -> tuple[Tensor, Tensor]:
+    """out ← grad · act′(out) in place; returns (out, its sum over rows as (K, 1, F)).
+
+    The activation's output becomes the gradient of its input: call this only when
+    nothing needs the output any more (see :mod:`~fnnlab.training.stacked.fused`).
+    """
     k, n, f = out.shape
-    grad, out = grad.contiguous(), out.contiguous()
-    grad_z = torch.empty_like(out)
+    if not out.is_contiguous():
+        raise ValueError("act_backward_ writes into out, which must be contiguous.")
+    grad = grad.contiguous()
     grad_bias = torch.empty(k, 1, f, dtype=out.dtype)
-    library().fnnlab_act_backward(grad.data_ptr(), out.data_ptr(), grad_z.data_ptr(),
-                                  grad_bias.data_ptr(), k, n, f, act.kind, act.alpha,
-                                  act.scale, torch.get_num_threads())
-    return grad_z, grad_bias
+    library().fnnlab_act_backward(grad.data_ptr(), out.data_ptr(), grad_bias.data_ptr(), k, n,
+                                  f, act.kind, act.alpha, act.scale, torch.get_num_threads())
+    return out, grad_bias

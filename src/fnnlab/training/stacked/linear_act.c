@@ -60,12 +60,13 @@ void fnnlab_bias_act_forward(float *restrict z, const float *restrict b, int64_t
     }
 }
 
-/* gz = g * act'(.) from the activation's output y, and db[k] = sum over rows of gz[k].
+/* y <- g * act'(y) in place, and db[k] = sum over rows of the new y[k]: the activation's
+ * output becomes the gradient of its input (the caller has no further use for it).
  * ReLU: act' = [not y <= 0]; ELU family: scale if y > 0 else y + scale * alpha
- * (= scale * alpha * exp(x) for the input x). g, y, gz: (K, N, F); db: (K, F). */
-void fnnlab_act_backward(const float *restrict g, const float *restrict y, float *restrict gz,
-                         float *restrict db, int64_t K, int64_t N, int64_t F, int act,
-                         float alpha, float scale, int threads)
+ * (= scale * alpha * exp(x) for the input x). g, y: (K, N, F); db: (K, F). */
+void fnnlab_act_backward(const float *restrict g, float *restrict y, float *restrict db,
+                         int64_t K, int64_t N, int64_t F, int act, float alpha, float scale,
+                         int threads)
 {
     const float sa = scale * alpha;
     (void)threads;
@@ -78,15 +79,15 @@ void fnnlab_act_backward(const float *restrict g, const float *restrict y, float
             const int64_t o = (k * N + n) * F;
             if (act == 0) {
                 for (int64_t f = 0; f < F; ++f) {
-                    const float v = y[o + f] <= 0.f ? 0.f : g[o + f];  /* as torch's threshold_backward */
-                    gz[o + f] = v;
+                    const float v = y[o + f] <= 0.f ? 0.f : g[o + f];  /* as threshold_backward */
+                    y[o + f] = v;
                     dbk[f] += v;
                 }
             } else {
                 for (int64_t f = 0; f < F; ++f) {
                     const float yf = y[o + f];
                     const float v = g[o + f] * (yf > 0.f ? scale : yf + sa);
-                    gz[o + f] = v;
+                    y[o + f] = v;
                     dbk[f] += v;
                 }
             }

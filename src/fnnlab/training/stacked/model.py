@@ -337,6 +337,8 @@ def _fuse_linear_act(block: Dense) -> None:
         return
     block.linear = StackedLinearAct(block.linear, block.act, spec)
     block.act = nn.Identity()
+    # Dense.forward calls each step in turn; Identity steps cost a module call each.
+    block._steps = tuple(step for step in steps if type(getattr(block, step)) is not nn.Identity)
 
 
 _DROPOUTS = (nn.Dropout, AlphaDropout, GaussianDropout)
