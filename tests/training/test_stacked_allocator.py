@@ -76,3 +76,46 @@ def test_does_nothing_without_glibc(monkeypatch):
     monkeypatch.setattr(allocator, "_glibc", lambda: None)
     monkeypatch.setattr(allocator, "_state", {})
     assert allocator.keep_freed_memory() is False
+
+
+def test_paused_gc_restores_the_collector_state_also_on_error():
+    import gc
+
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        with allocator.paused_gc():
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        with pytest.raises(KeyError), allocator.paused_gc():
+            raise KeyError("boom")
+        assert gc.isenabled()
+        gc.disable()  # a caller that turned it off itself keeps it off
+        with allocator.paused_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_fit_many_trains_stacks_with_the_collector_paused(monkeypatch):
+    import gc
+
+    import torch
+
+    import fnnlab as fl
+    from fnnlab.training.stacked import loop
+
+    seen = []
+    real = loop._fit_stacked
+    monkeypatch.setattr(loop, "_fit_stacked",
+                        lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k))
+    spec = fl.FNNSpec(in_features=3, out_features=2, depth=2, width=4)
+    x, y = torch.randn(20, 3), torch.randint(0, 2, (20,))
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        fl.fit_many([spec] * 2, (x, y), epochs=1, seed=[0, 1], progress=False)
+        assert seen == [False] and gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()

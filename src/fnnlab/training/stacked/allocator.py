@@ -1,7 +1,7 @@
-r"""Keep freed memory in the process during stacked training (glibc's ``mallopt``).
+r"""Memory management for stacked training: glibc's ``mallopt``, and pausing Python's GC.
 
-Why
----
+Why keep freed memory
+---------------------
 A stacked step allocates and frees tensors of about 1 MiB (K = 64 members × 64 rows ×
 64 features × 4 bytes) dozens of times. PyTorch's CPU allocator is glibc ``malloc``.
 With glibc's defaults, freed memory at the top of the heap is handed back to the
@@ -23,16 +23,32 @@ variable ``FNNLAB_MALLOC_TUNING=0`` to leave malloc alone. On systems without gl
 (macOS, Windows, musl) it does nothing. The same effect from outside the process:
 ``MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=67108864``, or a caching
 allocator such as jemalloc or tcmalloc via ``LD_PRELOAD``.
+
+Why pause the cyclic garbage collector
+--------------------------------------
+Building K member networks and their histories allocates tens of thousands of
+container objects (64 members: about 1,500 modules with their dicts), which triggers
+Python's generational collector: 46 young and 5 middle collections per
+``benchmarks/bench_stacked.py`` run, and in one run of three a full collection that
+walked every tracked object of the process (378,000 with torch, pandas and
+scikit-learn imported) and took 205 ms, 7 % of the run. Stacked training creates no
+reference cycles (a collection after a run with the collector paused found 0
+unreachable objects, and peak memory did not grow), so :func:`paused_gc` switches the
+collector off for the duration of a stack and restores its previous state afterwards.
+64 sequential ``fit`` calls triggered 6 young collections and none of the others.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import gc
 import os
 import sys
+from collections.abc import Iterator
 
-__all__ = ["keep_freed_memory"]
+__all__ = ["keep_freed_memory", "paused_gc"]
 
 _M_TRIM_THRESHOLD = -1  # from glibc's malloc.h
 _M_MMAP_THRESHOLD = -3
@@ -78,3 +94,19 @@ def keep_freed_memory() -> bool:
                 bool(libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
         _state["applied"] = ok
     return _state["applied"]
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Switch Python's cyclic garbage collector off inside the block, then restore it.
+
+    Reference counting still frees everything that is not part of a cycle; see the
+    module docstring for why stacked training pauses the collector.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -82,7 +82,7 @@ from fnnlab.training.metrics import METRICS
 from fnnlab.training.optimizers import make_optimizer
 from fnnlab.training.result import FitResult
 from fnnlab.training.schedules import Schedule
-from fnnlab.training.stacked.allocator import keep_freed_memory
+from fnnlab.training.stacked.allocator import keep_freed_memory, paused_gc
 from fnnlab.training.stacked.losses import MemberLosses
 from fnnlab.training.stacked.model import NotStackable, StackedModel
 from fnnlab.training.stacked.optim import StackedOptimizer, rule_of
@@ -224,8 +224,9 @@ def fit_many(
             continue
         for chunk in _chunks(index, specs, configs, valid, memory_budget):
             try:
-                done = _fit_stacked([specs[i] for i in chunk], [configs[i] for i in chunk],
-                                    train, valid)
+                with paused_gc():
+                    done = _fit_stacked([specs[i] for i in chunk],
+                                        [configs[i] for i in chunk], train, valid)
             except NotStackable:
                 done = [_fit_one(specs[i], train, valid, configs[i]) for i in chunk]
             for i, result in zip(chunk, done, strict=True):
