@@ -415,7 +415,10 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                 m = idx.shape[1]
                 if m == 1 and n > 1:
                     break
-                xb, yb = x[idx], y[idx]  # (K, m, F), (K, m)
+                # index_select on the flat index: 27 us against 57 for x[idx] (K = 64)
+                flat = idx.reshape(-1)
+                xb = x.index_select(0, flat).view(k_all, m, *x.shape[1:])  # (K, m, F)
+                yb = y.index_select(0, flat).view(k_all, m, *y.shape[1:])  # (K, m)
                 if noisy_inputs:
                     noise = torch.zeros_like(xb)
                     for i in noisy_inputs:
