@@ -217,3 +217,61 @@ def test_compiled_library_is_cached_and_reused(monkeypatch, tmp_path):
     stamp = built.stat().st_mtime_ns
     lib2, _ = kernels._build()
     assert lib2 is not None and built.stat().st_mtime_ns == stamp  # not compiled again
+
+
+@native
+@pytest.mark.parametrize("method", ["snn", "msra", "highway"])
+def test_plain_sgd_step_inside_the_fused_backward_matches_fit(method, monkeypatch):
+    # Plain SGD: the fused dense layers update their weights in the backward pass and
+    # hand no gradient to the optimizer. The trained members must still be the fits'.
+    steps = []
+    real_apply = LinearActFunction.apply
+    monkeypatch.setattr(LinearActFunction, "apply",
+                        staticmethod(lambda *a: steps.append(a[4] is not None)
+                                     or real_apply(*a)))
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(120, 6, generator=g)
+    y = (x[:, 0] - x[:, 1] > 0).long()
+    spec = fl.FNNSpec(in_features=6, out_features=2, depth=3, width=8, method=method)
+    seeds, lrs = [0, 1, 2], [0.05, 0.02, 0.1]
+    kw = dict(epochs=3, batch_size=32, optimizer="sgd", progress=False)
+    results = fl.fit_many([spec] * 3, (x, y), seed=seeds, lr=lrs, schedule="cosine", **kw)
+    assert steps and all(steps)  # every fused call took its step in the backward pass
+    for seed, lr, result in zip(seeds, lrs, results, strict=True):
+        torch.manual_seed(seed)
+        want = fl.fit(fl.build(spec), (x, y), seed=seed, lr=lr, schedule="cosine", **kw)
+        for key, value in want.model.state_dict().items():
+            torch.testing.assert_close(result.model.state_dict()[key], value, rtol=1e-4,
+                                       atol=1e-5, msg=key)
+
+
+@native
+def test_optimizers_that_need_every_gradient_keep_the_step_out_of_the_backward(monkeypatch):
+    steps = []
+    real_apply = LinearActFunction.apply
+    monkeypatch.setattr(LinearActFunction, "apply",
+                        staticmethod(lambda *a: steps.append(a[4] is not None)
+                                     or real_apply(*a)))
+    spec = fl.FNNSpec(in_features=6, out_features=2, depth=2, width=8, method="snn")
+    x, y = torch.randn(40, 6), torch.randint(0, 2, (40,))
+    for extra in ({"optimizer": "momentum"}, {"weight_decay": 1e-3}, {"clip_norm": 1.0},
+                  {"l1": 1e-4}, {"weight_noise": 0.01}):
+        steps.clear()
+        fl.fit_many([spec] * 2, (x, y), seed=[0, 1], epochs=1, progress=False, **extra)
+        assert steps and not any(steps), extra
+
+
+def test_stacked_optimizer_skips_none_only_for_plain_sgd():
+    from fnnlab.training.stacked import StackedOptimizer
+
+    p = torch.ones(2, 3)
+    sgd = StackedOptimizer("sgd", [p, p.clone()], {"momentum": 0, "dampening": 0,
+                                                   "nesterov": False}, torch.zeros(2))
+    assert sgd.plain_sgd
+    sgd.step([None, torch.ones(2, 3)], torch.tensor([0.1, 0.2], dtype=torch.float64))
+    assert torch.equal(p, torch.ones(2, 3))  # skipped: its step was taken elsewhere
+    adam = StackedOptimizer("adam", [p], torch.optim.Adam([p.clone()]).defaults,
+                            torch.zeros(2))
+    assert not adam.plain_sgd
+    with pytest.raises(ValueError, match="None is only allowed for plain SGD"):
+        adam.step([None], torch.tensor([0.1, 0.2], dtype=torch.float64))

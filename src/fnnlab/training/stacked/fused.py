@@ -35,29 +35,44 @@ __all__ = ["LinearActFunction", "StackedLinearAct"]
 
 
 class LinearActFunction(torch.autograd.Function):
-    """y = act(bmm(x, W) + b) with the native kernels; see the module docstring."""
+    """y = act(bmm(x, W) + b) with the native kernels; see the module docstring.
+
+    With ``sgd_step`` (a (K, 1, 1) tensor holding −ε per member) the backward pass also
+    takes plain SGD's step in place, W ← W − ε ∂W and b ← b − ε ∂b, and returns no
+    gradient for W and b.
+    """
 
     @staticmethod
-    def forward(ctx, x: Tensor, weight_t: Tensor, bias: Tensor, act: Activation) -> Tensor:
+    def forward(ctx, x: Tensor, weight_t: Tensor, bias: Tensor, act: Activation,
+                sgd_step: Tensor | None = None) -> Tensor:
         out = kernels.bias_act_(torch.bmm(x, weight_t), bias, act)
-        ctx.save_for_backward(x, weight_t, out)
-        ctx.act = act
+        ctx.save_for_backward(x, weight_t, out, bias)
+        ctx.act, ctx.sgd_step = act, sgd_step
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
-        x, weight_t, out = ctx.saved_tensors
+        x, weight_t, out, bias = ctx.saved_tensors
         # The output's memory takes the pre-activation gradient: every consumer of the
         # output has run its backward before this node, and the version bump makes a
         # second backward through this graph (retain_graph) fail loudly, not silently.
         grad_z, grad_bias = kernels.act_backward_(grad, out, ctx.act)
         torch.autograd.graph.increment_version(out)
-        need_x, need_w, need_b, _ = ctx.needs_input_grad
-        return (torch.bmm(grad_z, weight_t.transpose(1, 2)) if need_x else None,
-                torch.bmm(x.transpose(1, 2), grad_z) if need_w else None,
-                grad_bias if need_b else None,
-                None)
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        grad_x = torch.bmm(grad_z, weight_t.transpose(1, 2)) if need_x else None
+        step = ctx.sgd_step
+        if step is None:
+            return (grad_x, torch.bmm(x.transpose(1, 2), grad_z) if need_w else None,
+                    grad_bias if need_b else None, None, None)
+        # The SGD step while W, x and g_z are still in cache: W += xᵀ (−ε g_z), without
+        # writing ∂W to memory and reading it back in the optimizer (grad_x is done
+        # with g_z, so it may be scaled in place).
+        if need_w:
+            weight_t.baddbmm_(x.transpose(1, 2), grad_z.mul_(step))
+        if need_b:
+            bias.addcmul_(grad_bias, step)
+        return grad_x, None, None, None, None
 
 
 class StackedLinearAct(nn.Module):
@@ -70,13 +85,16 @@ class StackedLinearAct(nn.Module):
     def __init__(self, linear: nn.Module, act: nn.Module, spec: Activation) -> None:
         super().__init__()
         self.linear, self.act, self.spec = linear, act, spec
+        #: −ε per member, (K, 1, 1), set by plain-SGD training: the backward pass then
+        #: updates the weights itself (see :class:`LinearActFunction`); None: it does not.
+        self.sgd_step: Tensor | None = None
 
     def forward(self, x: Tensor) -> Tensor:
         w = self.linear.weight_t
         if x.dtype == w.dtype == torch.float32 and x.device.type == w.device.type == "cpu" \
                 and kernels.library() is not None:
-            return LinearActFunction.apply(x, w, self.linear.bias, self.spec)
-        return self.act(self.linear(x))
+            return LinearActFunction.apply(x, w, self.linear.bias, self.spec, self.sgd_step)
+        return self.act(self.linear(x))  # torch's ops: gradients as usual, no SGD step
 
     def extra_repr(self) -> str:
         return f"{self.spec}, kernels: {kernels.status()}"

@@ -83,6 +83,7 @@ from fnnlab.training.optimizers import make_optimizer
 from fnnlab.training.result import FitResult
 from fnnlab.training.schedules import Schedule
 from fnnlab.training.stacked.allocator import keep_freed_memory, paused_gc
+from fnnlab.training.stacked.fused import StackedLinearAct
 from fnnlab.training.stacked.losses import MemberLosses
 from fnnlab.training.stacked.model import NotStackable, StackedModel
 from fnnlab.training.stacked.optim import StackedOptimizer, rule_of
@@ -379,6 +380,11 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
     use_max_norm = bool(torch.isfinite(max_norm).any())
     in_noise = in_noise.to(dev).view(-1, 1, 1)
     use_clip = bool(torch.isfinite(clip_norm).any() or torch.isfinite(clip_value).any())
+    # Plain SGD: fused dense layers take their step inside the backward pass, where their
+    # weights and gradients are still in cache (fnnlab.training.stacked.fused); not with
+    # clipping, weight noise or L1, which need every gradient before any step.
+    fused_sgd = [m for m in net.modules() if isinstance(m, StackedLinearAct)] \
+        if opt.plain_sgd and not (use_clip or noisy_weights or use_l1) else []
 
     monitor = "valid_loss" if valid is not None else "train_loss"
     best = net.snapshot()
@@ -406,6 +412,9 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                 break
             lrs = [s.lr for s in scheds]
             lr = torch.tensor(lrs, dtype=torch.float64, device=dev)
+            sgd_step = -lr.float().view(-1, 1, 1)  # StackedOptimizer's ε, as float32
+            for layer in fused_sgd:
+                layer.sgd_step = sgd_step
             t0 = time.perf_counter()
             perms = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(dev)
             total = torch.zeros(k_all, device=dev)
@@ -450,8 +459,9 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
                     penalty = sum(w.abs().flatten(1).sum(1) for w in matrices)
                     objective = objective + (l1 * penalty).sum()
                 grads = list(torch.autograd.grad(objective, params, allow_unused=True))
-                grads = [torch.zeros_like(p) if g is None else g
-                         for p, g in zip(params, grads, strict=True)]
+                if not fused_sgd:  # with it, None marks a step already taken
+                    grads = [torch.zeros_like(p) if g is None else g
+                             for p, g in zip(params, grads, strict=True)]
                 if saved is not None:
                     with torch.no_grad():
                         for w, s in zip(matrices, saved, strict=True):

@@ -82,9 +82,25 @@ class StackedOptimizer:
         self.t = 0
         self.state: list[dict[str, Tensor]] = [{} for _ in params]
 
+    @property
+    def plain_sgd(self) -> bool:
+        """SGD without momentum or weight decay: θ ← θ − ε g, one parameter at a time.
+
+        Only then may a parameter's step be taken elsewhere (the fused dense layers'
+        backward pass, :mod:`~fnnlab.training.stacked.fused`) and skipped here.
+        """
+        return self.rule == "sgd" and not self.d["momentum"] and not self.any_decay
+
     @torch.no_grad()
-    def step(self, grads: list[Tensor], lr: Tensor) -> None:
-        """One update with learning rates ``lr`` (float64 or float32, shape (K,))."""
+    def step(self, grads: list[Tensor | None], lr: Tensor) -> None:
+        """One update with learning rates ``lr`` (float64 or float32, shape (K,)).
+
+        A None gradient skips its parameter; only allowed for :attr:`plain_sgd`, where
+        it means the step was taken already (or a zero gradient, which changes nothing).
+        """
+        if any(g is None for g in grads) and not self.plain_sgd:
+            raise ValueError(f"StackedOptimizer({self.rule!r}) needs a gradient for every "
+                             f"parameter; None is only allowed for plain SGD.")
         self.t += 1
         d, t = self.d, self.t
         lr64 = lr.double()
@@ -95,6 +111,8 @@ class StackedOptimizer:
         else:
             step_size = lr64.float()
         for p, g, decay, state in zip(self.params, grads, self.decay, self.state, strict=True):
+            if g is None:
+                continue
             size = _per_member(step_size, p)
             if self.any_decay:
                 if self.rule == "adamw":
