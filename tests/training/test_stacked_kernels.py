@@ -275,3 +275,19 @@ def test_stacked_optimizer_skips_none_only_for_plain_sgd():
     assert not adam.plain_sgd
     with pytest.raises(ValueError, match="None is only allowed for plain SGD"):
         adam.step([None], torch.tensor([0.1, 0.2], dtype=torch.float64))
+
+
+@native
+def test_a_damaged_cache_entry_is_rebuilt(monkeypatch, tmp_path):
+    monkeypatch.setenv("FNNLAB_CACHE_DIR", str(tmp_path / "first"))
+    assert kernels._build()[0] is not None
+    (built,) = (tmp_path / "first" / "kernels").glob("linear_act-*.so")
+    # The same entry in another cache, damaged (e.g. a disk that filled up mid-write;
+    # never overwrite a library this process has loaded: its pages are mapped).
+    damaged = tmp_path / "second" / "kernels" / built.name
+    damaged.parent.mkdir(parents=True)
+    damaged.write_bytes(b"not a shared library")
+    monkeypatch.setenv("FNNLAB_CACHE_DIR", str(tmp_path / "second"))
+    lib, why = kernels._build()
+    assert lib is not None and why.startswith("native")
+    assert damaged.stat().st_size > 1000

@@ -188,23 +188,37 @@ def _build() -> tuple[ctypes.CDLL | None, str]:
     except (OSError, subprocess.SubprocessError) as err:
         return None, f"off ({cc[0]} --version failed: {err})"
     source = SOURCE.read_bytes()
+    directory = cache_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        writable = os.access(directory, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:  # a private directory for this process (never a shared one)
+        directory = Path(tempfile.mkdtemp(prefix="fnnlab-kernels-"))
     errors = []
     for flags in _flag_sets():
         key = hashlib.sha256(b"\0".join([source, " ".join(cc + version + flags).encode(),
                                          _cpu_identity().encode()])).hexdigest()[:16]
-        name = f"linear_act-{key}.so"
-        target = cache_dir() / name
-        error = None if target.exists() else _compile(cc, flags, target)
-        if error is not None and not target.exists():
-            # The cache is not writable (or the compiler failed): try a private directory.
-            target = Path(tempfile.mkdtemp(prefix="fnnlab-kernels-")) / name
-            error = _compile(cc, flags, target)
+        target = directory / f"linear_act-{key}.so"
+        cached = target.exists()
+        error = None if cached else _compile(cc, flags, target)
         if error is None:
             try:
-                extra = " ".join(flags[len(_BASE_FLAGS):]) or "portable"
-                return _load(target), f"native ({extra})"
+                lib = _load(target)
             except OSError as err:
                 error = str(err)
+                if cached:  # a damaged cache entry: build it again once
+                    target.unlink(missing_ok=True)
+                    error = _compile(cc, flags, target)
+                    if error is None:
+                        try:
+                            lib = _load(target)
+                        except OSError as err2:
+                            error = str(err2)
+            if error is None:
+                extra = " ".join(flags[len(_BASE_FLAGS):]) or "portable"
+                return lib, f"native ({extra})"
         errors.append(f"{' '.join(flags)}: {error}")
     return None, "off (compiling linear_act.c failed: " + "; ".join(errors) + ")"
 
