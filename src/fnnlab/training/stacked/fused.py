@@ -17,6 +17,15 @@ Writing g_z over y, whose lines the pass reads anyway, instead of into a fresh t
 saved another 8 % of the step time. So after ``backward`` a fused block's output
 tensor holds the gradient of its pre-activation: read activations before backward
 (autograd itself is protected: the output's version counter is bumped).
+
+Plain SGD (no momentum, weight decay, clipping, L1 or weight noise) goes one step
+further: ``fit_many`` sets :attr:`StackedLinearAct.sgd_step` to −ε per member, and the
+backward pass replaces ∂W = bmm(xᵀ, g_z) by W ← W + bmm(xᵀ, −ε g_z) and b ← b − ε ∂b
+while W, x and g_z are in cache, returning no gradient for them (the optimizer skips
+those parameters). ∂W never goes through memory: the benchmark call was 1.28× faster
+than at the start of that session, with these steps and the kernels together, and its
+peak memory fell from about 75 to 62 MiB.
+
 Where the kernels are unavailable (no C compiler, ``FNNLAB_NATIVE_KERNELS=0``) or the
 tensors are not float32 on the CPU, :class:`StackedLinearAct` runs the same layer with
 torch's ops; both give the same values up to float32 rounding.

@@ -19,8 +19,11 @@ benchmark network is 1 MiB, K = 64 × 64 rows × 64 features). ATen runs ``baddb
 bias broadcast, the activation and the bias gradient's ``sum`` as separate passes, and
 its CPU ``elu`` evaluates ``expm1`` with a slow vector routine: 310 µs for 64³ values
 on 2 threads against 41 µs for ``exp``, more than the (64, 64, 64) ``bmm`` itself
-(203 µs). Measured in ``benchmarks/bench_stacked.py``'s network: 12 % less time per
-training step (see ``benchmarks/BENCHMARKS.md``).
+(203 µs). On ``benchmarks/bench_stacked.py``'s ``fit_many`` call (interleaved runs,
+2 threads) the fused layers built on these kernels, with the gradient written in place
+and plain SGD's step taken in the backward pass (:mod:`~fnnlab.training.stacked.fused`),
+make the call 1.2–1.4× faster than torch's ops; ``benchmarks/BENCHMARKS.md`` has the
+breakdown.
 
 How they are built
 ------------------
