@@ -219,16 +219,23 @@ def test_compiled_library_is_cached_and_reused(monkeypatch, tmp_path):
     assert lib2 is not None and built.stat().st_mtime_ns == stamp  # not compiled again
 
 
-@native
-@pytest.mark.parametrize("method", ["snn", "msra", "highway"])
-def test_plain_sgd_step_inside_the_fused_backward_matches_fit(method, monkeypatch):
-    # Plain SGD: the fused dense layers update their weights in the backward pass and
-    # hand no gradient to the optimizer. The trained members must still be the fits'.
-    steps = []
+@pytest.fixture
+def sgd_steps(monkeypatch):
+    """For each fused node created: whether it takes plain SGD's step in its backward."""
+    steps: list[bool] = []
     real_apply = LinearActFunction.apply
     monkeypatch.setattr(LinearActFunction, "apply",
                         staticmethod(lambda *a: steps.append(a[4] is not None)
                                      or real_apply(*a)))
+    return steps
+
+
+@native
+@pytest.mark.parametrize("method", ["snn", "msra", "highway"])
+def test_plain_sgd_step_inside_the_fused_backward_matches_fit(method, sgd_steps):
+    # Plain SGD: the fused dense layers update their weights in the backward pass and
+    # hand no gradient to the optimizer. The trained members must still be the fits'.
+    steps = sgd_steps
     g = torch.Generator().manual_seed(0)
     x = torch.randn(120, 6, generator=g)
     y = (x[:, 0] - x[:, 1] > 0).long()
@@ -246,12 +253,8 @@ def test_plain_sgd_step_inside_the_fused_backward_matches_fit(method, monkeypatc
 
 
 @native
-def test_optimizers_that_need_every_gradient_keep_the_step_out_of_the_backward(monkeypatch):
-    steps = []
-    real_apply = LinearActFunction.apply
-    monkeypatch.setattr(LinearActFunction, "apply",
-                        staticmethod(lambda *a: steps.append(a[4] is not None)
-                                     or real_apply(*a)))
+def test_optimizers_that_need_every_gradient_keep_the_step_out_of_the_backward(sgd_steps):
+    steps = sgd_steps
     spec = fl.FNNSpec(in_features=6, out_features=2, depth=2, width=8, method="snn")
     x, y = torch.randn(40, 6), torch.randint(0, 2, (40,))
     for extra in ({"optimizer": "momentum"}, {"weight_decay": 1e-3}, {"clip_norm": 1.0},
