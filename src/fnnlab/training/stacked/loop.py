@@ -46,7 +46,9 @@ their gradients, and freed blocks the allocator keeps, see
 :mod:`~fnnlab.training.stacked.allocator`), F input features (gathered batch and
 noise); R the rows of one validation chunk and W the widest layer. Calibrated with
 ``benchmarks/bench_stacked.py``: 82 MiB estimated for its 64 SNN members, 75–83 MiB
-measured in five runs (peak RSS growth of the stacked run). ``fit_many`` trains at most
+measured in five runs (peak RSS growth of the stacked run); 62–65 MiB since plain SGD
+takes its step inside the fused layers' backward pass and ∂W is never stored. The
+estimate keeps the larger figure, which the other optimizers reach. ``fit_many`` trains at most
 ``memory_budget // member_bytes`` members per stack and runs the rest in further chunks.
 """
 
