@@ -237,14 +237,15 @@ def fit_many(
     return results  # type: ignore[return-value]
 
 
-def _seed_global(seed: int) -> None:
-    """``torch.manual_seed(seed)`` for code that draws on the CPU (inside ``fork_rng``).
+def _seed_global(seed: int, device: torch.device) -> None:
+    """``torch.manual_seed(seed)`` for code that draws on ``device`` (inside ``fork_rng``).
 
-    ``torch.manual_seed`` also queues the seed for every accelerator backend (about
-    0.2 ms a call, formatting a stack trace for each) and, under
-    ``fork_rng(devices=[])``, would change the caller's CUDA generator.
+    On the CPU only the CPU generator is seeded: ``torch.manual_seed`` also queues the
+    seed for every accelerator backend (about 0.2 ms a call, formatting a stack trace
+    for each) and, under ``fork_rng(devices=[])``, would change the caller's CUDA
+    generator.
     """
-    if torch.get_default_device().type == "cpu":
+    if device.type == "cpu":
         torch.default_generator.manual_seed(seed)
     else:
         torch.manual_seed(seed)
@@ -254,7 +255,7 @@ def _build(spec: FNNSpec, seed: Any) -> nn.Module:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}.")
     with torch.random.fork_rng(devices=[]):
-        _seed_global(seed)
+        _seed_global(seed, torch.get_default_device())
         return build(spec)
 
 
@@ -347,12 +348,13 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
     # them untouched; with a data-dependent init it is built again afterwards.
     net = StackedModel(members)
     check_outputs(members[0], x, lik0, y, n_classes)
+    fork_devices = [dev.index or 0] if dev.type == "cuda" else []
     gens = []
     for model, c, needs_init in zip(members, configs, data_init, strict=True):
         gen = torch.Generator(device="cpu").manual_seed(c["seed"])
         if needs_init:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(c["seed"])
+            with torch.random.fork_rng(devices=fork_devices):
+                _seed_global(c["seed"], dev)
                 rows = torch.randperm(n, generator=gen)[: max(batch_size, 256)].to(dev)
                 model.data_init_(x[rows])
         if not model.training:  # built in training mode; train() walks every module
@@ -406,17 +408,17 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
 
         bar = tqdm(total=epochs, unit="epoch", leave=False, desc=f"{k_all} stacked")
 
-    fork_devices = [dev.index or 0] if dev.type == "cuda" else []
     with torch.random.fork_rng(devices=fork_devices):
-        torch.manual_seed(configs[0]["seed"])
+        _seed_global(configs[0]["seed"], dev)
         for epoch in range(1, epochs + 1):
             if not bool(active.any()):
                 break
             lrs = [s.lr for s in scheds]
             lr = torch.tensor(lrs, dtype=torch.float64, device=dev)
-            sgd_step = -lr.float().view(-1, 1, 1)  # StackedOptimizer's ε, as float32
-            for layer in fused_sgd:
-                layer.sgd_step = sgd_step
+            if fused_sgd:
+                sgd_step = -lr.float().view(-1, 1, 1)  # StackedOptimizer's ε, as float32
+                for layer in fused_sgd:
+                    layer.sgd_step = sgd_step
             t0 = time.perf_counter()
             perms = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(dev)
             total = torch.zeros(k_all, device=dev)

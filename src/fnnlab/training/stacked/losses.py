@@ -22,7 +22,7 @@ from torch import Tensor
 
 from fnnlab.likelihoods import Bernoulli, Categorical, Gaussian, Laplace, Likelihood, Poisson
 
-__all__ = ["MemberLosses", "member_losses"]
+__all__ = ["MemberLosses"]
 
 
 def _mean(loss: Tensor) -> Tensor:
@@ -90,7 +90,3 @@ class MemberLosses:
             return (1.0 - eps) * nll + eps * smooth
         return self._each(outputs, target)
 
-
-def member_losses(liks: Sequence[Likelihood], outputs: Tensor, target: Tensor) -> Tensor:
-    """Per-member mean losses, shape (K,): ``MemberLosses(liks)(outputs, target)``."""
-    return MemberLosses(liks)(outputs, target)
