@@ -1,11 +1,13 @@
-"""Stacked training in the comparison harness (``fnnlab.bench.protocol.run_group``)."""
+"""Stacked training in the comparison harness (``fnnlab.bench.units``)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import fnnlab.bench.protocol as protocol
+import fnnlab.bench.units as units
 from fnnlab.bench import ResultStore, compare
+from fnnlab.bench.jobs import Job, make_jobs
+from fnnlab.data import Source
 
 # Two shapes (depth 1, 2) x two learning rates: each unit trains two stacks of 2.
 GRID = {"fnn": {"depth": [1, 2], "width": [16], "lr": [0.01, 0.1], "dropout": [0.0],
@@ -20,13 +22,20 @@ def _by_key(result):
 
 
 def test_stacked_comparison_equals_one_fit_per_job(monkeypatch):
-    def no_single_fit(*args, **kwargs):
-        raise AssertionError("stacked=True trained a network job with its own fit call")
+    fit_many = units.fit_many
+    sizes = []
+
+    def spy(specs, *args, **kwargs):
+        sizes.append(len(specs))
+        return fit_many(specs, *args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(protocol, "_run_fnn", no_single_fit)
+        patch.setattr(units, "fit_many", spy)
         stacked = compare(**SMALL, stacked=True)
-    single = compare(**SMALL, stacked=False)
+        assert sizes and min(sizes) > 1, "stacked=True trained a network job alone"
+        sizes.clear()
+        single = compare(**SMALL, stacked=False)
+        assert sizes == [1] * N_JOBS  # every job a stack of one
     a, b = _by_key(stacked), _by_key(single)
     assert len(a) == N_JOBS and (a.status == "ok").all()
     assert a.index.equals(b.index)
@@ -64,21 +73,24 @@ def test_stacked_rerun_after_a_partial_run_trains_only_unfinished_jobs(tmp_path)
 
 def test_a_failing_grid_point_fails_alone_inside_a_unit():
     # lr=-1 makes fit raise: the unit falls back to one job at a time, and only the
-    # lr=-1 jobs fail.
-    grid = {"fnn": {"depth": [1], "width": [8], "lr": [-1.0, 0.1], "epochs": [2]}}
-    result = compare(**{**SMALL, "grid": grid, "seeds": 1}, stacked=True)
-    rows = result.results
+    # lr=-1 jobs fail. (compare rejects lr=-1 before any job starts, so the units are
+    # run here directly, as a worker runs them.)
+    points = [{"depth": 1, "width": 8, "lr": lr, "epochs": 2} for lr in (-1.0, 0.1)]
+    jobs = make_jobs({"snn": points, "msra": points}, {"snn": "fnn", "msra": "fnn"},
+                     [Source("iris"), Source("wine")], [0], "random")
+    rows = pd.DataFrame([row for unit in units.group_jobs(jobs)
+                         for row in units.run_unit(unit)])
+    assert len(units.group_jobs(jobs)) == 4  # (snn, msra) x (iris, wine), 2 jobs each
     failed = rows[rows.status == "failed"]
     assert len(failed) == 4  # lr=-1 x 2 methods x 2 data sets
     assert failed.params.map(lambda p: p["lr"]).eq(-1.0).all()
     assert failed.error.str.contains("lr must be a positive number").all()
-    assert (rows[rows.status == "ok"].params.map(lambda p: p["lr"]) == 0.1).all()
-    assert np.isfinite(result.scores.to_numpy()).all()
+    ok = rows[rows.status == "ok"]
+    assert (ok.params.map(lambda p: p["lr"]) == 0.1).all()
+    assert np.isfinite([s["test_accuracy"] for s in ok.scores]).all()
 
 
 def test_group_jobs_keeps_one_split_and_method_per_unit():
-    from fnnlab.bench.protocol import Job
-
     def job(method, kind, dataset, seed, lr):
         return Job(method, kind, dataset, None, (("lr", lr),), seed, "random")
 
@@ -86,6 +98,6 @@ def test_group_jobs_keeps_one_split_and_method_per_unit():
             job("snn", "fnn", "iris", 1, 0.1), job("msra", "fnn", "iris", 0, 0.1),
             job("knn", "baseline", "iris", 0, 0.1), job("knn", "baseline", "iris", 0, 0.2),
             job("snn", "fnn", "wine", 0, 0.1)]
-    units = protocol.group_jobs(jobs)
-    assert units == [tuple(jobs[:2]), (jobs[2],), (jobs[3],), (jobs[4],), (jobs[5],),
+    groups = units.group_jobs(jobs)
+    assert groups == [tuple(jobs[:2]), (jobs[2],), (jobs[3],), (jobs[4],), (jobs[5],),
                      (jobs[6],)]

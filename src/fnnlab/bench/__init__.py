@@ -1,11 +1,15 @@
-"""The method comparison: protocol, grids, runner (local / dask / ray), result
-store and statistics.
+"""The method comparison: planning, jobs, grids, training units, runner (local / dask /
+ray), result store, selection and statistics.
 
-Files: ``compare.py`` (``compare``, ``ComparisonResult``, ``table_from_store``),
-``protocol.py`` (jobs, splits, choosing a grid point on validation), ``grids.py``
-(quick / paper grids as data), ``baselines.py`` (scikit-learn baselines),
-``runner.py`` (parallel execution), ``store.py`` (SQLite results), ``stats.py``
-(ranks, Wilcoxon, Friedman, Nemenyi, the table).
+Files, in the order a comparison uses them: ``compare.py`` (``compare``,
+``table_from_store``, ``summarize``), ``plan.py`` (every input checked, the job list),
+``grids.py`` (quick / paper grids as data, their checks), ``baselines.py``
+(scikit-learn baselines), ``datasets.py`` (splits per protocol, content
+fingerprints), ``jobs.py`` (``Job``, store rows), ``units.py`` (jobs trained together
+as one stack), ``scoring.py`` (accuracy, balanced accuracy, AUC), ``runner.py``
+(parallel execution), ``store.py`` (SQLite results), ``selection.py`` (grid point
+chosen on validation), ``stats.py`` (ranks, Wilcoxon, Friedman, Nemenyi, the table),
+``result.py`` (``ComparisonResult``: printing and saving).
 """
 
 from fnnlab.bench.baselines import BASELINE_GRIDS, BASELINES

@@ -28,6 +28,7 @@ after 10 epochs without validation improvement.
 from __future__ import annotations
 
 import difflib
+import inspect
 import itertools
 import json
 from collections.abc import Mapping
@@ -36,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from fnnlab.bench.baselines import BASELINE_GRIDS, BASELINES, baseline_parameters
+from fnnlab.models import METHODS, FNNSpec
+from fnnlab.training import fit
 
 Grid = dict[str, dict[str, list[Any]]]
 
@@ -45,8 +48,8 @@ FIT_PARAMETERS: frozenset[str] = frozenset({
     "schedule", "clip_norm",
 })
 
-# Measured on 2 cores (see benchmarks/BENCHMARKS.md): 7 presets x 4 bundled data sets x
-# 4 points x 3 seeds = 336 networks in well under 5 minutes.
+# Small on purpose: 7 presets x 4 bundled data sets x 4 points x 3 seeds = 336 networks,
+# which a laptop's 2 cores train in minutes (shallow, narrow, few epochs, early stopping).
 QUICK: Grid = {
     "fnn": {"depth": [2, 4], "width": [64], "lr": [0.01, 0.1], "dropout": [0.0],
             "epochs": [20], "batch_size": [64], "early_stopping": [5]},
@@ -108,10 +111,20 @@ def load_grid(grid: str | Path | Mapping[str, Any]) -> Grid:
 
 def fnn_parameters() -> set[str]:
     """Parameter names a network grid accepts: FNNSpec fields (but the shape) and fit's."""
-    from fnnlab.models import FNNSpec
-
     spec = {f.name for f in fields(FNNSpec)} - {"in_features", "out_features", "method"}
     return spec | FIT_PARAMETERS
+
+
+def split_point(point: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a network grid point into ``FNNSpec`` fields and fit options."""
+    spec = {k: v for k, v in point.items() if k not in FIT_PARAMETERS}
+    return spec, {k: v for k, v in point.items() if k in FIT_PARAMETERS}
+
+
+def fit_defaults() -> dict[str, Any]:
+    """The default of every fit option a grid may set (what a grid point leaves out)."""
+    parameters = inspect.signature(fit).parameters
+    return {name: parameters[name].default for name in FIT_PARAMETERS}
 
 
 def method_grid(grid: Grid, method: str, *, baseline: bool) -> dict[str, list[Any]]:
@@ -139,13 +152,13 @@ def check_grid(grid: Grid, methods: list[str], baselines: list[str]) -> None:
             name = BASELINES.canonical(key)
             allowed = baseline_parameters(name)
             what = f"baseline {name!r}"
-        elif key == "fnn" or _is_method(key):
+        elif key == "fnn" or key in METHODS:
             allowed = known_fnn
             what = "networks" if key == "fnn" else f"method {key!r}"
         else:
             raise ValueError(
                 f"Grid has an entry {key!r} that is neither 'fnn', a method nor a baseline."
-                f"{_hint(key, ['fnn', *_method_names(), *BASELINES.names()])}"
+                f"{_hint(key, ['fnn', *METHODS.names(), *BASELINES.names()])}"
             )
         for param in params:
             if param not in allowed:
@@ -155,22 +168,48 @@ def check_grid(grid: Grid, methods: list[str], baselines: list[str]) -> None:
                 )
 
 
+def check_values(points: Mapping[str, list[dict[str, Any]]]) -> None:
+    """Raise before any job starts if a network grid point holds a value training rejects.
+
+    Every distinct architecture of a method is built into an ``FNNSpec`` (which checks
+    types and ranges) and every distinct set of fit options into fit's options, so a
+    value such as ``"lr": ["x"]`` or ``"depth": [0]`` is an error naming the method, the
+    point and the reason, not a comparison whose every job fails. Baseline values are
+    left to scikit-learn, which checks them when a job fits the estimator.
+
+    Parameters
+    ----------
+    points : mapping of str to list of dict
+        A ``METHODS`` name to its grid points (see :func:`grid_points`).
+    """
+    for method, method_points in points.items():
+        seen: set[str] = set()
+        for point in method_points:
+            spec, options = split_point(point)
+            for part, check in ((spec, _check_spec),):
+                text = repr(sorted(part.items())) + check.__name__
+                if text in seen:
+                    continue
+                seen.add(text)
+                try:
+                    check(method, part)
+                except (TypeError, ValueError) as error:
+                    raise type(error)(f"Grid point {point} of method {method!r} is invalid: "
+                                      f"{error}") from None
+
+
+def _check_spec(method: str, spec: dict[str, Any]) -> None:
+    # The feature counts are placeholders: the data sets are not read yet, and no
+    # FNNSpec check ties a grid value to them.
+    FNNSpec(in_features=8, out_features=2, method=method, **spec)
+
+
 def _hint(name: str, known: Any) -> str:
     by_lower = {k.lower(): k for k in sorted(known, reverse=True)}
     close = difflib.get_close_matches(name.lower(), sorted(by_lower), n=1)
     return f" Did you mean {by_lower[close[0]]!r}?" if close else ""
 
 
-def _method_names() -> list[str]:
-    from fnnlab.models import METHODS
-
-    return METHODS.names()
-
-
-def _is_method(key: str) -> bool:
-    from fnnlab.models import METHODS
-
-    return key in METHODS
 
 
 def _has_fnn_entries(grid: Grid) -> bool:

@@ -9,9 +9,9 @@ to skip. The database runs in WAL mode, so a reader (``fnnlab compare --table``)
 can look at a store while a sweep is writing to it.
 
 Every row records what is needed to trace a number back: the job (method,
-dataset, parameters, seed, protocol), its validation and test scores for every
-metric, its status and error, its timings, and the fnnlab / torch /
-scikit-learn versions and host that produced it.
+dataset and the fingerprint of its content, parameters, seed, protocol), its
+validation and test scores for every metric, its status and error, its timings,
+and the fnnlab / torch / scikit-learn versions and host that produced it.
 """
 
 from __future__ import annotations
@@ -26,19 +26,20 @@ from typing import Any
 import pandas as pd
 
 # Bump when the tables change in a way an older fnnlab could not read.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _COLUMNS = (
-    "key", "method", "kind", "dataset", "params", "seed", "protocol", "status", "error",
-    "scores", "n_train", "n_valid", "n_test", "epochs_run", "seconds", "finished_at",
+    "key", "method", "kind", "dataset", "data_hash", "params", "seed", "protocol", "status",
+    "error", "scores", "n_train", "n_valid", "n_test", "epochs_run", "seconds", "finished_at",
     "host", "pid", "fnnlab_version", "torch_version", "sklearn_version",
 )
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
-    key TEXT PRIMARY KEY,      -- JSON of (method, dataset, params, seed, protocol)
+    key TEXT PRIMARY KEY,      -- JSON of (method, dataset, data_hash, params, seed, protocol)
     method TEXT NOT NULL, kind TEXT NOT NULL, dataset TEXT NOT NULL,
+    data_hash TEXT,            -- content fingerprint of the data set (bench.datasets)
     params TEXT NOT NULL,      -- JSON dict, keys sorted
     seed INTEGER NOT NULL, protocol TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
@@ -109,6 +110,17 @@ class ResultStore:
     def finished(self) -> set[str]:
         """Keys of the jobs that have a row (finished, successfully or not)."""
         return {r[0] for r in self._db.execute("SELECT key FROM jobs")}
+
+    def failed(self) -> set[str]:
+        """Keys of the jobs whose row records a failure (to run them again)."""
+        return {r[0] for r in self._db.execute("SELECT key FROM jobs WHERE status = 'failed'")}
+
+    def data_hashes(self) -> dict[str, set[str]]:
+        """Each data set name with the content fingerprints its stored rows were made on."""
+        out: dict[str, set[str]] = {}
+        for name, data in self._db.execute("SELECT DISTINCT dataset, data_hash FROM jobs"):
+            out.setdefault(name, set()).add(data)
+        return out
 
     def write(self, result: Mapping[str, Any]) -> None:
         """Insert one job result in its own transaction (replacing an older row of that job)."""

@@ -1,0 +1,138 @@
+"""Jobs of the comparison and their store rows.
+
+A *job* is one (method, data set, grid point, seed) under a split protocol: train on
+the training split, score on the validation and test splits. It is a plain frozen
+dataclass, so it pickles to any worker and hashes as a dict key. Its :attr:`Job.key`
+(the store's primary key) holds the data set's content fingerprint
+(``fnnlab.bench.datasets.fingerprint``) beside its name, so a stored result is reused
+only for the same data and the same settings: a changed file is a new data set.
+
+:func:`job_row` is the one place a store row is built, for finished and failed jobs
+alike (the columns are those of ``fnnlab.bench.store``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sklearn
+import torch
+
+import fnnlab
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training run of the comparison.
+
+    Parameters
+    ----------
+    method : str
+        A ``METHODS`` preset (``kind="fnn"``) or a ``BASELINES`` name (``kind="baseline"``).
+    kind : {"fnn", "baseline"}
+        Whether ``method`` names a network preset or a scikit-learn baseline.
+    dataset : str
+        The data set's name.
+    path : str or None
+        Its data file; None for a data set bundled with scikit-learn.
+    params : tuple of (name, value) pairs
+        The grid point, sorted by name (hashable; ``dict(job.params)`` to read).
+    seed : int
+        Draws the data split (random protocol) or the validation rows (paper
+        protocol), and the model's initial weights.
+    protocol : {"random", "paper"}
+        How the data is split (``fnnlab.bench.datasets``).
+    data : str, default=""
+        The content fingerprint of the data set (empty: not fingerprinted).
+    """
+
+    method: str
+    kind: str
+    dataset: str
+    path: str | None
+    params: tuple[tuple[str, Any], ...]
+    seed: int
+    protocol: str
+    data: str = ""
+
+    @property
+    def key(self) -> str:
+        """The store's primary key: JSON of (method, dataset, data, params, seed, protocol)."""
+        return json.dumps([self.method, self.dataset, self.data, dict(self.params), self.seed,
+                           self.protocol], sort_keys=True)
+
+
+def make_jobs(
+    methods: Mapping[str, list[dict[str, Any]]],
+    kinds: Mapping[str, str],
+    sources: Sequence[Any],
+    seeds: Sequence[int],
+    protocol: str,
+    fingerprints: Mapping[str, str] | None = None,
+) -> list[Job]:
+    """All jobs: every method x data set x grid point x seed.
+
+    Parameters
+    ----------
+    methods : mapping of str to list of dict
+        A method name to its grid points.
+    kinds : mapping of str to {"fnn", "baseline"}
+        A method name to its kind.
+    sources : sequence of fnnlab.data.Source
+        The data sets.
+    seeds : sequence of int
+        The seeds.
+    protocol : {"random", "paper"}
+        The split protocol.
+    fingerprints : mapping of str to str, optional
+        A data set's name to its content fingerprint (the jobs' ``data``).
+
+    Returns
+    -------
+    list of Job
+        Grouped by data set and seed, so a worker reuses a loaded split.
+    """
+    fingerprints = fingerprints or {}
+    jobs = []
+    for source in sources:
+        path = None if source.path is None else str(source.path)
+        for seed in seeds:
+            for method, points in methods.items():
+                for point in points:
+                    jobs.append(Job(method, kinds[method], source.name, path,
+                                    tuple(sorted(point.items())), int(seed), protocol,
+                                    fingerprints.get(source.name, "")))
+    return jobs
+
+
+def job_row(job: Job, *, status: str, **fields: Any) -> dict[str, Any]:
+    """The store row of ``job``: its identity, ``status``, ``fields`` and provenance.
+
+    Parameters
+    ----------
+    job : Job
+        The job the row records.
+    status : {"ok", "failed"}
+        Whether it finished.
+    **fields
+        Further columns of ``fnnlab.bench.store`` (``scores``, ``error``,
+        ``n_train``, ``epochs_run``, ``seconds``, ``pid``, ...).
+
+    Returns
+    -------
+    dict
+        The row, with the host, process and fnnlab / torch / scikit-learn versions.
+    """
+    return {
+        "key": job.key, "method": job.method, "kind": job.kind, "dataset": job.dataset,
+        "data_hash": job.data, "params": dict(job.params), "seed": job.seed,
+        "protocol": job.protocol, "status": status, "error": None, "scores": None,
+        "host": socket.gethostname(), "pid": os.getpid(),
+        "fnnlab_version": fnnlab.__version__, "torch_version": torch.__version__,
+        "sklearn_version": sklearn.__version__, **fields,
+    }

@@ -1,0 +1,158 @@
+"""``ComparisonResult``: the table of a method comparison, and how it is printed and saved."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fnnlab.bench import stats as _stats
+
+
+@dataclass
+class ComparisonResult:
+    """What :func:`compare` returns.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per method, best first: ``method``, ``mean_rank``, ``avg_rank_diff``,
+        ``p_value`` (Wilcoxon vs the best), ``significant``, ``best``, ``n_datasets``,
+        ``mean_score`` (mean over data sets), ``failed_jobs``.
+    scores : DataFrame
+        Data sets x methods: mean over seeds of the test score of the grid point
+        chosen on validation.
+    per_dataset : DataFrame
+        Long form of ``scores`` with ``std`` and ``n_seeds``, and with ``published``
+        and ``difference`` (ours - published) when a reference was given.
+    selected : DataFrame
+        The chosen grid point per (method, dataset, seed), see ``selection.select``.
+    results : DataFrame
+        Every job row of the store that belongs to this comparison.
+    metric : str
+        The score that chose grid points and ranks methods.
+    friedman : (statistic, p_value)
+        Friedman test over the data sets where every method has a score.
+    cd : float
+        Nemenyi critical difference (alpha=0.05) for those data sets.
+    config : dict
+        The settings of the comparison.
+    ran, skipped : int
+        Jobs run by this call, and jobs skipped because the store had them.
+    seconds : float
+        Wall time of this call.
+    changed : list of str
+        Data sets whose content differs from the one the store's earlier results were
+        computed on; their jobs ran as a new data set.
+    """
+
+    table: pd.DataFrame
+    scores: pd.DataFrame
+    per_dataset: pd.DataFrame
+    selected: pd.DataFrame
+    results: pd.DataFrame
+    metric: str
+    friedman: tuple[float, float]
+    cd: float
+    config: dict[str, Any] = field(default_factory=dict)
+    ran: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    changed: list[str] = field(default_factory=list)
+
+    def format(self, fmt: str = "text") -> str:
+        """The table as text (with the test summary), CSV, Markdown, LaTeX or JSON."""
+        if fmt == "json":
+            return json.dumps(_clean(self.to_dict()), indent=2, allow_nan=False)
+        body = _stats.format_table(self.table, fmt)
+        if fmt != "text":
+            return body
+        lines = [f"Method comparison: {self.table.shape[0]} methods, "
+                 f"{self.scores.shape[0]} data sets, test {self.metric} of the grid point "
+                 f"chosen on validation (kept, not refitted); * = Wilcoxon p < 0.05 vs best.",
+                 "", body.rstrip(), ""]
+        stat, p = self.friedman
+        complete = int(self.scores.dropna().shape[0])
+        if not math.isnan(stat):
+            lines.append(f"Friedman chi2 = {stat:.2f}, p = {p:.2g} on {complete} complete "
+                         f"data sets; Nemenyi CD (alpha=0.05) = {self.cd:.2f} ranks.")
+        if self.changed:
+            lines.append(f"Changed data: {', '.join(self.changed)} differ from the content the "
+                         f"store's earlier results used; their jobs ran as new data sets.")
+        failed = self.results[self.results["status"] != "ok"] if len(self.results) else None
+        if failed is not None and len(failed):
+            where = failed.groupby(["method", "dataset"]).size()
+            lines.append(f"Failed jobs: {len(failed)} ("
+                         + ", ".join(f"{m}/{d}: {n}" for (m, d), n in where.items()) + ").")
+            lines += first_errors(failed)
+        if "published" in self.per_dataset:
+            ref = self.per_dataset.dropna(subset=["published"])
+            if len(ref):
+                lines += ["", "Published accuracies (SNN paper) beside ours:",
+                          ref[["dataset", "method", "score", "published", "difference"]]
+                          .to_string(index=False, float_format=lambda x: f"{x:.4f}")]
+        return "\n".join(lines) + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (the table, per-data-set scores, tests, settings)."""
+        return {
+            "metric": self.metric,
+            "table": self.table.to_dict(orient="records"),
+            "per_dataset": self.per_dataset.to_dict(orient="records"),
+            "friedman": {"statistic": self.friedman[0], "p_value": self.friedman[1]},
+            "nemenyi_cd": self.cd,
+            "failed_jobs": int((self.results["status"] != "ok").sum()) if len(self.results)
+            else 0,
+            "ran": self.ran, "skipped": self.skipped, "seconds": self.seconds,
+            "changed": self.changed,
+            "config": self.config,
+        }
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the table (txt, csv, md, tex), scores, selections and figures to ``directory``."""
+        # Deferred: matplotlib takes seconds to import, and only saving draws figures.
+        from fnnlab.plots.comparison import accuracy_heatmap, critical_difference_diagram
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "table.txt").write_text(self.format("text"))
+        for fmt, suffix in (("csv", "csv"), ("markdown", "md"), ("latex", "tex")):
+            (out / f"table.{suffix}").write_text(self.format(fmt))
+        (out / "comparison.json").write_text(self.format("json"))
+        self.per_dataset.to_csv(out / "per_dataset.csv", index=False)
+        self.selected.to_csv(out / "selected.csv", index=False)
+        if self.scores.shape[1] >= 2 and not math.isnan(self.cd):
+            fig = critical_difference_diagram(self.table, self.cd)
+            fig.savefig(out / "critical_difference.png", dpi=120, bbox_inches="tight")
+        fig = accuracy_heatmap(self.scores, metric=self.metric)
+        fig.savefig(out / "scores_heatmap.png", dpi=120, bbox_inches="tight")
+        return out
+
+
+def first_errors(failed: pd.DataFrame, limit: int = 3) -> list[str]:
+    """Lines naming the first ``limit`` distinct errors of failed job rows, with counts."""
+    counts = failed["error"].fillna("unknown error").value_counts(sort=False)
+    lines = [f"First errors ({min(limit, len(counts))} of {len(counts)} distinct):"]
+    for error, n in list(counts.items())[:limit]:
+        first = failed[failed["error"].fillna("unknown error") == error].iloc[0]
+        lines.append(f"  {error} ({n} job{'s' if n > 1 else ''}, first: {first['method']} "
+                     f"on {first['dataset']}, seed {first['seed']}, {first['params']})")
+    return lines
+
+
+def _clean(value: Any) -> Any:
+    # Strict JSON: NaN becomes null, numpy scalars become Python numbers.
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

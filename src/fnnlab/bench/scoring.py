@@ -1,0 +1,103 @@
+"""Scoring a trained model of the comparison on its validation and test splits.
+
+Every job is scored in every metric of :data:`METRICS`, so a stored comparison can be
+re-ranked by another metric without training (``fnnlab compare --table --metric``).
+A score's name in a store row is ``valid_<metric>`` or ``test_<metric>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+
+METRICS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "auc")
+
+
+def network_scores(model: torch.nn.Module, splits: Any) -> dict[str, float]:
+    """Scores of a trained network on ``splits.valid`` and ``splits.test``.
+
+    Classes are the arg-max of the logits; AUC ranks by the softmax probabilities.
+    """
+    model = model.eval()
+
+    def predict(X: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        with torch.no_grad():
+            logits = model(X)
+        return logits.argmax(1).numpy(), torch.softmax(logits.double(), dim=1).numpy()
+
+    return _both(splits, predict, torch_inputs=True)
+
+
+def estimator_scores(estimator: Any, splits: Any) -> dict[str, float]:
+    """Scores of a fitted scikit-learn classifier on ``splits.valid`` and ``splits.test``.
+
+    AUC ranks by ``predict_proba`` where the estimator has it, else by
+    ``decision_function`` (an SVM without probability calibration).
+    """
+    def predict(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if hasattr(estimator, "predict_proba"):
+            s = estimator.predict_proba(X)
+        else:
+            s = estimator.decision_function(X)
+        return estimator.predict(X), s
+
+    return _both(splits, predict, torch_inputs=False)
+
+
+def _both(splits: Any, predict: Any, *, torch_inputs: bool) -> dict[str, float]:
+    out = {}
+    for part in ("valid", "test"):
+        data = getattr(splits, part)
+        pred, s = predict(data.X if torch_inputs else data.X.numpy())
+        for name, value in scores(data.y.numpy(), pred, s, splits.n_classes).items():
+            out[f"{part}_{name}"] = value
+    return out
+
+
+def scores(y: np.ndarray, pred: np.ndarray, s: np.ndarray, n_classes: int) -> dict[str, float]:
+    """Accuracy, balanced accuracy and ROC AUC (one-vs-rest macro mean over classes).
+
+    Parameters
+    ----------
+    y : ndarray of int, shape (N,)
+        True class codes ``0..n_classes-1``.
+    pred : ndarray of int, shape (N,)
+        Predicted class codes.
+    s : ndarray, shape (N, K) or (N,)
+        Class scores: probabilities or decision values; (N,) for a binary decision
+        function (positive means class 1).
+    n_classes : int
+        K.
+
+    Returns
+    -------
+    dict of str to float
+        One value per name of :data:`METRICS`; AUC is NaN when no class is both
+        present and absent in ``y`` or a score is not finite.
+
+    Notes
+    -----
+    The one-vs-rest AUC of class k ranks the rows by ``s[:, k]``; averaging over the
+    classes present equals scikit-learn's ``roc_auc_score(multi_class="ovr",
+    average="macro")`` for probabilities and also works for decision values, which
+    need not sum to one.
+    """
+    s = np.asarray(s, dtype=float)
+    if s.ndim == 1:
+        s = np.stack([-s, s], axis=1)
+    aucs = []
+    if np.isfinite(s).all():
+        for k in range(min(n_classes, s.shape[1])):
+            positive = y == k
+            if 0 < positive.sum() < len(y):
+                aucs.append(roc_auc_score(positive, s[:, k]))
+    if n_classes == 2 and aucs:
+        aucs = aucs[1:]  # binary AUC: class 1 vs class 0 (class 0's AUC is the same value)
+    return {
+        "accuracy": float(accuracy_score(y, pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
+        "auc": float(np.mean(aucs)) if aucs else float("nan"),
+    }
