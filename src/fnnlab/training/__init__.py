@@ -1,7 +1,8 @@
 """Training: the fit loop, optimizers and schedules, regularization, callbacks,
 checkpoints.
 
-One concept per file: ``fit.py`` (the loop, bagging), ``optimizers.py``,
+One concept per file: ``config.py`` (``FitConfig``, every training option),
+``fit.py`` (the loop, bagging), ``optimizers.py``,
 ``schedules.py``, ``regularization.py``, ``callbacks.py``, ``metrics.py``,
 ``checkpoint.py`` (save/load, atomic and pickle-safe), ``predict.py``, ``result.py``,
 ``stacked/`` (``fit_many``: many same-shaped networks trained as one vectorized model).
@@ -10,6 +11,7 @@ One concept per file: ``fit.py`` (the loop, bagging), ``optimizers.py``,
 from fnnlab.training.bagging import Ensemble
 from fnnlab.training.callbacks import Callback, EarlyStopping, FitState, ProgressBar
 from fnnlab.training.checkpoint import load, read, save
+from fnnlab.training.config import FitConfig
 from fnnlab.training.fit import fit, fit_bagged
 from fnnlab.training.metrics import METRICS
 from fnnlab.training.optimizers import OPTIMIZERS, make_optimizer
@@ -25,6 +27,7 @@ __all__ = [
     "Callback",
     "EarlyStopping",
     "Ensemble",
+    "FitConfig",
     "FitResult",
     "FitState",
     "ProgressBar",

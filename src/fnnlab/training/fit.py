@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import math
 import sys
 import time
 import types
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -40,12 +40,12 @@ from fnnlab.training.bagging import Ensemble, bootstrap_indices
 from fnnlab.training.callbacks import Callback, EarlyStopping, FitState, ProgressBar
 from fnnlab.training.checks import (
     check_metrics,
-    check_nonnegative,
     check_outputs,
     check_positive_int,
     prepare_data,
     resolve_device,
 )
+from fnnlab.training.config import PRECISIONS, FitConfig
 from fnnlab.training.inputs import as_xy
 from fnnlab.training.metrics import METRICS
 from fnnlab.training.optimizers import make_optimizer
@@ -65,7 +65,6 @@ from fnnlab.training.schedules import Schedule
 __all__ = ["fit", "fit_bagged"]
 
 _EVAL_CHUNK = 8192
-_PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 
 
 def _clone_state(model: nn.Module) -> dict[str, Tensor]:
@@ -101,40 +100,8 @@ def _config(**values: Any) -> dict[str, Any]:
             for k, v in values.items()}
 
 
-def fit(
-    model: nn.Module,
-    train: Any,
-    valid: Any = None,
-    *,
-    likelihood: str | Likelihood | None = None,
-    optimizer: str | Any = "sgd",
-    lr: float = 0.01,
-    epochs: int = 100,
-    batch_size: int = 64,
-    early_stopping: int | None = None,
-    seed: int = 0,
-    device: str | torch.device = "cpu",
-    progress: bool | None = None,
-    callbacks: Sequence[Callback] = (),
-    metrics: Sequence[str] | None = None,
-    weight_decay: float = 0.0,
-    l1: float = 0.0,
-    max_norm: float | None = None,
-    input_noise: float = 0.0,
-    weight_noise: float = 0.0,
-    label_smoothing: float = 0.0,
-    clip_norm: float | None = None,
-    clip_value: float | None = None,
-    schedule: str | Any = "constant",
-    warmup: int = 0,
-    optimizer_options: dict[str, Any] | None = None,
-    schedule_options: dict[str, Any] | None = None,
-    bagging: int | None = None,
-    checkpoint: str | Path | None = None,
-    checkpoint_every: int = 1,
-    resume: str | Path | None = None,
-    precision: str = "fp32",
-) -> FitResult:
+def fit(model: nn.Module, train: Any, valid: Any = None, *, config: FitConfig | None = None,
+        **options: Any) -> FitResult:
     r"""Train ``model`` on ``train`` by minibatch gradient descent on a likelihood's NLL.
 
     Parameters
@@ -147,62 +114,12 @@ def fit(
     train, valid : Dataset or (X, y)
         A :class:`fnnlab.data.Dataset` or a pair of arrays/tensors/frames. Integer
         targets are class codes 0..K-1, floating targets are regression values.
-    likelihood : str, Likelihood or None
-        Name from :data:`fnnlab.likelihoods.LIKELIHOODS` or an instance. None: integer
-        targets -> "categorical", floating targets -> "gaussian".
-    optimizer : str or callable, default="sgd"
-        Name from :data:`~fnnlab.training.optimizers.OPTIMIZERS` (textbook defaults)
-        or a factory such as ``torch.optim.SGD``; ``optimizer_options`` are passed on.
-    lr : float, default=0.01
-        Learning rate ε (for SGD on a K-Lipschitz gradient it must be below 2/K).
-    epochs : int, default=100
-        Number of passes over ``train``.
-    batch_size : int, default=64
-        Minibatch size |B|. A trailing batch of a single row is skipped (batch norm
-        cannot train on one row); every row is still seen in other epochs.
-    early_stopping : int or None
-        Patience: stop after this many epochs without a lower monitored loss
-        (validation loss, or training loss without ``valid``) and restore the best
-        epoch's weights.
-    seed : int, default=0
-        Seeds all randomness of training (see Note [fit determinism] in this module).
-    device : {"cpu", "cuda", "auto"}
-    progress : bool or None
-        tqdm bar over epochs. None: only when stderr is a terminal.
-    callbacks : sequence of Callback
-        User callbacks (see :mod:`fnnlab.training.callbacks`).
-    metrics : sequence of str or None
-        Validation metrics from :data:`~fnnlab.training.metrics.METRICS`, logged as
-        ``valid_<name>``. None: accuracy (classification) or r2 (regression).
-    weight_decay : float
-        L2 coefficient λ, J + λ/2 ‖θ‖² (decoupled for "adamw").
-    l1 : float
-        L1 coefficient: J + l1 Σ|w| over the weight matrices.
-    max_norm : float or None
-        Constrain each unit's incoming weight vector to ‖w‖ ≤ max_norm after every step.
-    input_noise, weight_noise : float
-        Standard deviation of Gaussian noise added to the inputs / weight matrices of
-        every training step.
-    label_smoothing : float
-        ε for the classification likelihoods (passed to the likelihood).
-    clip_norm, clip_value : float or None
-        Clip the gradient's total norm / each entry before each step.
-    schedule : str or callable, default="constant"
-        Learning-rate schedule from :data:`~fnnlab.training.schedules.SCHEDULES`,
-        stepped per epoch; ``warmup`` epochs of linear warm-up; ``schedule_options``
-        are passed on.
-    bagging : int or None
-        Train this many members on bootstrap resamples and return their
-        :class:`~fnnlab.training.bagging.Ensemble` (see :func:`fit_bagged`).
-    checkpoint : path or None
-        Write a resumable checkpoint (model, optimizer, schedule, epoch, RNG states,
-        history, callback states) here every ``checkpoint_every`` epochs, atomically.
-    resume : path or None
-        Continue from such a checkpoint. Pass the same arguments as the original run;
-        the result then equals an uninterrupted run's, bit for bit on CPU.
-    precision : {"fp32", "bf16"}
-        "bf16" runs forward passes under ``torch.autocast`` in bfloat16; weights,
-        gradients and optimizer state stay float32.
+    config : FitConfig or None
+        The training options (:class:`~fnnlab.training.config.FitConfig`); None: its
+        defaults.
+    **options
+        Any field of :class:`~fnnlab.training.config.FitConfig` (``lr``, ``epochs``,
+        ``batch_size``, ``optimizer``, ``seed``, ...), replacing the one in ``config``.
 
     Returns
     -------
@@ -216,46 +133,20 @@ def fit(
     weights so far are restored (the initial ones if no epoch finished),
     ``stop_reason`` is "diverged" and a ``RuntimeWarning`` names the epoch and batch.
     """
-    options = dict(
-        likelihood=likelihood, optimizer=optimizer, lr=lr, epochs=epochs,
-        batch_size=batch_size, early_stopping=early_stopping, seed=seed, device=device,
-        progress=progress, callbacks=callbacks, metrics=metrics, weight_decay=weight_decay,
-        l1=l1, max_norm=max_norm, input_noise=input_noise, weight_noise=weight_noise,
-        label_smoothing=label_smoothing, clip_norm=clip_norm, clip_value=clip_value,
-        schedule=schedule, warmup=warmup, optimizer_options=optimizer_options,
-        schedule_options=schedule_options, precision=precision,
-    )
-    if bagging is not None:
-        if checkpoint is not None or resume is not None:
-            raise ValueError("checkpoint/resume are not supported together with bagging.")
-        return fit_bagged(model, train, valid, n_members=bagging, **options)
-    return _fit(model, train, valid, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-                resume=resume, **options)
+    cfg = FitConfig.from_options(options, config, where="fit")
+    if cfg.bagging is not None:
+        return fit_bagged(model, train, valid, n_members=cfg.bagging, config=cfg)
+    return _fit(model, train, valid, cfg)
 
 
-def _fit(model, train, valid, *, likelihood, optimizer, lr, epochs, batch_size,
-         early_stopping, seed, device, progress, callbacks, metrics, weight_decay, l1,
-         max_norm, input_noise, weight_noise, label_smoothing, clip_norm, clip_value,
-         schedule, warmup, optimizer_options, schedule_options, checkpoint,
-         checkpoint_every, resume, precision) -> FitResult:
+def _fit(model: nn.Module, train: Any, valid: Any, cfg: FitConfig) -> FitResult:
+    (likelihood, optimizer, lr, epochs, batch_size, early_stopping, seed, device, progress,
+     callbacks, metrics, weight_decay, l1, max_norm, input_noise, weight_noise,
+     label_smoothing, clip_norm, clip_value, schedule, warmup, optimizer_options,
+     schedule_options, _, checkpoint, checkpoint_every, resume, precision) = (
+        getattr(cfg, name) for name in FitConfig.field_names())
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
-    check_positive_int("epochs", epochs)
-    check_positive_int("batch_size", batch_size)
-    check_positive_int("checkpoint_every", checkpoint_every)
-    if early_stopping is not None:
-        check_positive_int("early_stopping", early_stopping)
-    for name, value in (("l1", l1), ("input_noise", input_noise),
-                        ("weight_noise", weight_noise), ("label_smoothing", label_smoothing)):
-        check_nonnegative(name, value)
-    for name, value in (("max_norm", max_norm), ("clip_norm", clip_norm),
-                        ("clip_value", clip_value)):
-        if value is not None and not (isinstance(value, int | float) and value > 0):
-            raise ValueError(f"{name} must be a positive number or None, got {value!r}.")
-    if precision not in _PRECISIONS:
-        raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}.")
-    if not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}.")
     dev = resolve_device(device)
 
     x, y, n_classes = as_xy(train, "train")
@@ -271,7 +162,7 @@ def _fit(model, train, valid, *, likelihood, optimizer, lr, epochs, batch_size,
     check_outputs(model, x, lik, y, n_classes)
 
     n = len(x)
-    autocast_dtype = _PRECISIONS[precision]
+    autocast_dtype = PRECISIONS[precision]
     if autocast_dtype is None:
         autocast = contextlib.nullcontext
     else:
@@ -300,9 +191,6 @@ def _fit(model, train, valid, *, likelihood, optimizer, lr, epochs, batch_size,
         if early_stopping is not None:
             cbs.append(EarlyStopping(early_stopping))
         cbs.extend(callbacks)
-        for cb in cbs:
-            if not isinstance(cb, Callback):
-                raise TypeError(f"callbacks must be Callback instances, got {type(cb).__name__}.")
         after_backward = [cb for cb in cbs
                           if type(cb).on_after_backward is not Callback.on_after_backward]
 
@@ -479,7 +367,7 @@ def _write_training_checkpoint(path, model, lik, opt, sched, gen, noise_gen, dev
 
 
 def fit_bagged(model: nn.Module, train: Any, valid: Any = None, *, n_members: int,
-               seed: int = 0, **options: Any) -> FitResult:
+               config: FitConfig | None = None, **options: Any) -> FitResult:
     """Bagging: train ``n_members`` copies on bootstrap resamples and average them.
 
     Member k trains on N rows drawn with replacement from ``train`` (generator seeded
@@ -489,9 +377,14 @@ def fit_bagged(model: nn.Module, train: Any, valid: Any = None, *, n_members: in
     caller's RNG state is untouched); any other module is deep-copied, so members start
     equal and differ by their data. Returns a :class:`FitResult` whose ``model`` is the
     :class:`~fnnlab.training.bagging.Ensemble`, ``history`` stacks the members' histories
-    with a ``member`` column, and ``members`` holds their results.
+    with a ``member`` column, and ``members`` holds their results. ``config`` and
+    ``options`` are :class:`~fnnlab.training.config.FitConfig`'s, as for :func:`fit`.
     """
     check_positive_int("n_members", n_members)
+    cfg = FitConfig.from_options(options, config, where="fit_bagged")
+    seed = cfg.seed
+    if cfg.checkpoint is not None or cfg.resume is not None:
+        raise ValueError("checkpoint/resume are not supported together with bagging.")
     x, y, n_classes = as_xy(train, "train")
     gen = torch.Generator().manual_seed(seed)
     spec = getattr(model, "spec", None)
@@ -507,7 +400,8 @@ def fit_bagged(model: nn.Module, train: Any, valid: Any = None, *, n_members: in
             member = copy.deepcopy(model)
         rows = bootstrap_indices(len(x), gen)
         sample = types.SimpleNamespace(X=x[rows], y=y[rows], n_classes=n_classes)
-        results.append(fit(member, sample, valid, seed=seed + k, **options))
+        results.append(_fit(member, sample, valid,
+                            dataclasses.replace(cfg, seed=seed + k, bagging=None)))
     lik = results[0].likelihood
     ensemble = Ensemble([r.model for r in results], lik)
     history = pd.concat([r.history.assign(member=k) for k, r in enumerate(results)],

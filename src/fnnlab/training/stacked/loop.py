@@ -55,7 +55,6 @@ estimate keeps the larger figure, which the other optimizers reach. ``fit_many``
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
 import sys
 import time
@@ -72,12 +71,11 @@ from fnnlab.likelihoods import resolve
 from fnnlab.models import FNNSpec, build
 from fnnlab.training.checks import (
     check_metrics,
-    check_nonnegative,
     check_outputs,
-    check_positive_int,
     prepare_data,
     resolve_device,
 )
+from fnnlab.training.config import FitConfig
 from fnnlab.training.fit import fit
 from fnnlab.training.inputs import as_xy
 from fnnlab.training.metrics import METRICS
@@ -92,14 +90,6 @@ from fnnlab.training.stacked.optim import StackedOptimizer, rule_of
 
 __all__ = ["fit_many", "member_bytes"]
 
-_FIT_DEFAULTS = {name: p.default for name, p in inspect.signature(fit).parameters.items()
-                 if p.kind is inspect.Parameter.KEYWORD_ONLY}
-# fit arguments each member may set for itself inside one stack.
-_PER_MEMBER = ("lr", "seed", "weight_decay", "l1", "max_norm", "input_noise", "weight_noise",
-               "label_smoothing", "clip_norm", "clip_value", "schedule", "warmup",
-               "schedule_options", "early_stopping")
-# fit arguments whose single value is itself a sequence: per-member only as a list of lists.
-_SEQUENCE_VALUED = ("metrics", "callbacks")
 _EVAL_ELEMENTS = 1 << 16  # rows x members per validation chunk
 _STATE_TENSORS = {"sgd": 0, "adagrad": 1, "adadelta": 2, "rmsprop": 1, "adam": 2, "adamw": 2}
 
@@ -107,7 +97,7 @@ _STATE_TENSORS = {"sgd": 0, "adagrad": 1, "adadelta": 2, "rmsprop": 1, "adam": 2
 def _per_member_value(name: str, value: Any, k: int) -> bool:
     if not isinstance(value, list):
         return False
-    if name in _SEQUENCE_VALUED and not all(isinstance(v, list | tuple) for v in value):
+    if name in FitConfig.sequence_names() and not all(isinstance(v, list | tuple) for v in value):
         return False
     if len(value) != k:
         raise ValueError(f"fit_many: {name} has {len(value)} values for {k} specs. Pass one "
@@ -115,17 +105,17 @@ def _per_member_value(name: str, value: Any, k: int) -> bool:
     return True
 
 
-def _dummy_optimizer(config: dict[str, Any]) -> torch.optim.Optimizer:
-    return make_optimizer(config["optimizer"], [torch.zeros(1, requires_grad=True)],
-                          config["lr"], weight_decay=config["weight_decay"],
-                          **(config["optimizer_options"] or {}))
+def _dummy_optimizer(config: FitConfig) -> torch.optim.Optimizer:
+    return make_optimizer(config.optimizer, [torch.zeros(1, requires_grad=True)],
+                          config.lr, weight_decay=config.weight_decay,
+                          **(config.optimizer_options or {}))
 
 
-def _group_key(spec: FNNSpec, config: dict[str, Any]) -> Any:
+def _group_key(spec: FNNSpec, config: FitConfig) -> Any:
     """Members with equal keys can share a stack; None: train with ``fit``."""
-    if (config["callbacks"] or config["bagging"] is not None or config["checkpoint"] is not None
-            or config["resume"] is not None or config["precision"] != "fp32"
-            or not isinstance(config["optimizer"], str)):
+    if (config.callbacks or config.bagging is not None or config.checkpoint is not None
+            or config.resume is not None or config.precision != "fp32"
+            or not isinstance(config.optimizer, str)):
         return None
     try:
         if rule_of(_dummy_optimizer(config)) is None:
@@ -134,8 +124,8 @@ def _group_key(spec: FNNSpec, config: dict[str, Any]) -> Any:
         return None  # fit raises the proper error
     arch = dataclasses.replace(spec.resolved(), method=None, init=None, gate_bias=None,
                                dropout=None, input_dropout=None, branch_scale=None)
-    shared = tuple((name, repr(value)) for name, value in sorted(config.items())
-                   if name not in _PER_MEMBER and name != "progress")
+    shared = tuple((name, repr(value)) for name, value in sorted(config.to_dict().items())
+                   if name not in FitConfig.member_names() and name != "progress")
     return arch, shared
 
 
@@ -159,9 +149,10 @@ def fit_many(
     train: Any,
     valid: Any = None,
     *,
+    config: FitConfig | None = None,
     memory_budget: int | None = 2**30,
     vectorize: bool = True,
-    **fit_kwargs: Any,
+    **options: Any,
 ) -> list[FitResult]:
     r"""Train one network per spec, stacking same-shaped ones into one vectorized model.
 
@@ -177,17 +168,19 @@ def fit_many(
         differ) and in the shared fit arguments train together.
     train, valid : Dataset or (X, y)
         As for :func:`fnnlab.fit`; every member sees the same data.
+    config : FitConfig or None
+        Options every member shares (:class:`~fnnlab.training.config.FitConfig`); None:
+        the defaults. ``options`` replace its fields.
     memory_budget : int or None, default=2**30
         Bytes one stack may use; larger groups are split into chunks of
         ``memory_budget // member_bytes(...)`` members. None: no limit.
     vectorize : bool, default=True
         False trains every member with ``fit``, one after the other (the reference).
-    **fit_kwargs
-        Any argument of :func:`fnnlab.fit`. A list of K values gives one value per
-        member (a tuple is one value). Per-member values are allowed inside a stack for
-        lr, seed, weight_decay, l1, max_norm, input_noise, weight_noise,
-        label_smoothing, clip_norm, clip_value, schedule, warmup, schedule_options and
-        early_stopping; members that differ in any other argument (batch_size,
+    **options
+        Any field of :class:`~fnnlab.training.config.FitConfig`. A list of K values gives
+        one value per member (a tuple is one value). Per-member values are allowed inside
+        a stack for the fields :meth:`FitConfig.member_names` lists (lr, seed,
+        weight_decay, ...); members that differ in any other option (batch_size,
         epochs, optimizer, ...) form separate stacks. Callbacks, checkpoints, bagging,
         bf16 and optimizers given as callables are trained with ``fit``.
 
@@ -201,19 +194,18 @@ def fit_many(
         if not isinstance(spec, FNNSpec):
             raise TypeError(f"fit_many: specs[{i}] must be an FNNSpec, got "
                             f"{type(spec).__name__}.")
-    unknown = sorted(set(fit_kwargs) - set(_FIT_DEFAULTS))
-    if unknown:
-        raise TypeError(f"fit_many got unknown argument(s) {', '.join(unknown)}; it takes "
-                        f"fit's keyword arguments: {', '.join(sorted(_FIT_DEFAULTS))}.")
+    FitConfig.check_names(options, where="fit_many")
+    base = FitConfig.from_options({}, config, where="fit_many")
     if memory_budget is not None and not (isinstance(memory_budget, int) and memory_budget > 0):
         raise ValueError(f"memory_budget must be a positive number of bytes or None, got "
                          f"{memory_budget!r}.")
     k = len(specs)
-    configs = [dict(_FIT_DEFAULTS) for _ in specs]
-    for name, value in fit_kwargs.items():
+    values: list[dict[str, Any]] = [{} for _ in specs]
+    for name, value in options.items():
         per_member = _per_member_value(name, value, k)
-        for i, config in enumerate(configs):
-            config[name] = value[i] if per_member else value
+        for i, member in enumerate(values):
+            member[name] = value[i] if per_member else value
+    configs = [dataclasses.replace(base, **member) for member in values]
 
     groups: dict[Any, list[int]] = {}
     for i, (spec, config) in enumerate(zip(specs, configs, strict=True)):
@@ -259,11 +251,11 @@ def _build(spec: FNNSpec, seed: Any) -> nn.Module:
         return build(spec)
 
 
-def _fit_one(spec: FNNSpec, train: Any, valid: Any, config: dict[str, Any]) -> FitResult:
-    return fit(_build(spec, config["seed"]), train, valid, **config)
+def _fit_one(spec: FNNSpec, train: Any, valid: Any, config: FitConfig) -> FitResult:
+    return fit(_build(spec, config.seed), train, valid, config=config)
 
 
-def _chunks(index: list[int], specs: list[FNNSpec], configs: list[dict[str, Any]],
+def _chunks(index: list[int], specs: list[FNNSpec], configs: list[FitConfig],
             valid: Any, budget: int | None) -> list[list[int]]:
     if budget is None:
         return [index]
@@ -271,27 +263,14 @@ def _chunks(index: list[int], specs: list[FNNSpec], configs: list[dict[str, Any]
     model = _build(specs[index[0]], 0)
     rule = rule_of(_dummy_optimizer(config)) or "adam"
     n_valid = len(as_xy(valid, "valid")[0]) if valid is not None else 0
-    per = member_bytes(model, config["batch_size"], rule, n_valid, len(index))
+    per = member_bytes(model, config.batch_size, rule, n_valid, len(index))
     size = max(1, budget // per)
     return [index[i:i + size] for i in range(0, len(index), size)]
 
 
-def _check_config(c: dict[str, Any]) -> None:
-    """fit's argument checks, for the per-member values."""
-    check_positive_int("epochs", c["epochs"])
-    check_positive_int("batch_size", c["batch_size"])
-    if c["early_stopping"] is not None:
-        check_positive_int("early_stopping", c["early_stopping"])
-    for name in ("l1", "input_noise", "weight_noise", "label_smoothing", "weight_decay"):
-        check_nonnegative(name, c[name])
-    for name in ("max_norm", "clip_norm", "clip_value"):
-        value = c[name]
-        if value is not None and not (isinstance(value, int | float) and value > 0):
-            raise ValueError(f"{name} must be a positive number or None, got {value!r}.")
-
-
-def _column(configs: list[dict[str, Any]], name: str, none: float = math.inf) -> Tensor:
-    return torch.tensor([none if c[name] is None else float(c[name]) for c in configs])
+def _column(configs: list[FitConfig], name: str, none: float = math.inf) -> Tensor:
+    return torch.tensor([none if getattr(c, name) is None else float(getattr(c, name))
+                         for c in configs])
 
 
 def _score(out: Tensor, y: Tensor, y_true: np.ndarray, lik: Any,
@@ -320,29 +299,27 @@ def _evaluate(net: StackedModel, x: Tensor) -> Tensor:
     return torch.cat(outs, dim=1).float()
 
 
-def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any,
+def _fit_stacked(specs: list[FNNSpec], configs: list[FitConfig], train: Any,
                  valid: Any) -> list[FitResult]:
     c0 = configs[0]
-    for c in configs:
-        _check_config(c)
     k_all = len(specs)
-    epochs, batch_size = c0["epochs"], c0["batch_size"]
-    dev = resolve_device(c0["device"])
+    epochs, batch_size = c0.epochs, c0.batch_size
+    dev = resolve_device(c0.device)
 
     x, y, n_classes = as_xy(train, "train")
-    liks = [resolve(c["likelihood"], y, **({"label_smoothing": c["label_smoothing"]}
-                                          if c["label_smoothing"] else {})) for c in configs]
+    liks = [resolve(c.likelihood, y, **({"label_smoothing": c.label_smoothing}
+                                          if c.label_smoothing else {})) for c in configs]
     lik0 = liks[0]
     y, xv, yv, n_classes = prepare_data(x, y, n_classes, valid, lik0)
     if valid is not None:
         xv, yv = xv.to(dev), yv.to(dev)
         yv_true = yv.cpu().numpy()
-    metrics = check_metrics(c0["metrics"], lik0)
+    metrics = check_metrics(c0.metrics, lik0)
     x, y = x.to(dev), y.to(dev)
     n = len(x)
 
     keep_freed_memory()
-    members = [_build(spec, c["seed"]).to(dev) for spec, c in zip(specs, configs, strict=True)]
+    members = [_build(spec, c.seed).to(dev) for spec, c in zip(specs, configs, strict=True)]
     data_init = [bool(getattr(model, "needs_data_init", False)) for model in members]
     # Built before any data-dependent init touches the members, so a NotStackable leaves
     # them untouched; with a data-dependent init it is built again afterwards.
@@ -351,10 +328,10 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
     fork_devices = [dev.index or 0] if dev.type == "cuda" else []
     gens = []
     for model, c, needs_init in zip(members, configs, data_init, strict=True):
-        gen = torch.Generator(device="cpu").manual_seed(c["seed"])
+        gen = torch.Generator(device="cpu").manual_seed(c.seed)
         if needs_init:
             with torch.random.fork_rng(devices=fork_devices):
-                _seed_global(c["seed"], dev)
+                _seed_global(c.seed, dev)
                 rows = torch.randperm(n, generator=gen)[: max(batch_size, 256)].to(dev)
                 model.data_init_(x[rows])
         if not model.training:  # built in training mode; train() walks every module
@@ -365,8 +342,8 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
     net = net.to(dev).train()
     loss_fn = MemberLosses(liks)
     dummies = [_dummy_optimizer(c) for c in configs]
-    scheds = [Schedule(c["schedule"], opt, epochs, warmup=c["warmup"],
-                       **(c["schedule_options"] or {})) for c, opt in zip(configs, dummies,
+    scheds = [Schedule(c.schedule, opt, epochs, warmup=c.warmup,
+                       **(c.schedule_options or {})) for c, opt in zip(configs, dummies,
                                                                           strict=True)]
     params = net.trainable()
     opt = StackedOptimizer(rule_of(dummies[0]), params, dummies[0].defaults,
@@ -376,7 +353,7 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
     in_noise, w_noise = _column(configs, "input_noise"), _column(configs, "weight_noise")
     clip_norm, clip_value = _column(configs, "clip_norm").to(dev), _column(configs, "clip_value")
     clip_value = clip_value.to(dev).view(-1, 1, 1)
-    patience = [c["early_stopping"] for c in configs]
+    patience = [c.early_stopping for c in configs]
     # Decided once: most runs use none of these, and each check would cost a sync per step.
     noisy_inputs = [i for i, s in enumerate(in_noise.tolist()) if s > 0]
     noisy_weights = bool((w_noise > 0).any())
@@ -401,7 +378,7 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
     active = torch.ones(k_all, dtype=torch.bool, device=dev)
     written = [False] * k_all
 
-    show = sys.stderr.isatty() if c0["progress"] is None else bool(c0["progress"])
+    show = sys.stderr.isatty() if c0.progress is None else bool(c0.progress)
     bar = None
     if show:
         from tqdm.auto import tqdm
@@ -409,7 +386,7 @@ def _fit_stacked(specs: list[FNNSpec], configs: list[dict[str, Any]], train: Any
         bar = tqdm(total=epochs, unit="epoch", leave=False, desc=f"{k_all} stacked")
 
     with torch.random.fork_rng(devices=fork_devices):
-        _seed_global(configs[0]["seed"], dev)
+        _seed_global(configs[0].seed, dev)
         for epoch in range(1, epochs + 1):
             if not bool(active.any()):
                 break
