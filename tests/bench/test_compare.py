@@ -181,3 +181,84 @@ def test_reference_puts_published_accuracy_beside_ours(tmp_path):
     for name in ("table.txt", "table.csv", "table.md", "table.tex", "comparison.json",
                  "per_dataset.csv", "critical_difference.png", "scores_heatmap.png"):
         assert (out / name).stat().st_size > 0
+
+
+def _write_classification_csv(path, rows=60, shift=0.0):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(rows, 2))
+    y = (x[:, 0] + 0.3 * rng.normal(size=rows) > 0).astype(int)
+    frame = pd.DataFrame({"a": x[:, 0] + shift, "b": x[:, 1], "target": y})
+    frame.to_csv(path, index=False)
+
+
+def test_changed_data_file_is_a_new_data_set(tmp_path):
+    data, store = tmp_path / "toy.csv", tmp_path / "r.sqlite"
+    _write_classification_csv(data)
+    kwargs = {**FAST, "datasets": [data], "store": store}
+    first = compare(**kwargs)
+    assert first.ran == 7 * 2 and first.changed == []
+    assert compare(**kwargs).ran == 0  # same content: every result is reused
+    _write_classification_csv(data, shift=100.0)  # same name, other content
+    changed = compare(**kwargs)
+    assert changed.ran == 7 * 2 and changed.skipped == 0
+    assert changed.changed == ["toy"]
+    assert "Changed data: toy differ" in changed.format()
+    assert len(changed.results) == 7 * 2  # only the new content's rows
+    with ResultStore(store) as db:
+        assert len(db) == 2 * 7 * 2  # the old rows stay, under the old fingerprint
+    stored = table_from_store(store)
+    assert stored.results.key.tolist() == changed.results.key.tolist()
+
+
+def test_retry_failed_reruns_the_failed_jobs_only(tmp_path):
+    grid = {"logreg": {"C": [-1.0, 1.0]}}
+    kwargs = {**FAST, "grid": grid, "store": tmp_path / "f.sqlite"}
+    first = compare(**kwargs)
+    assert first.ran == 20 and (first.results.status == "failed").sum() == 4
+    assert compare(**kwargs).ran == 0
+    again = compare(**kwargs, retry_failed=True)
+    assert again.ran == 4 and again.skipped == 16
+    assert (again.results.status == "failed").sum() == 4 and len(again.results) == 20
+
+
+@pytest.mark.parametrize(
+    ("grid", "match"),
+    [
+        ({"fnn": {"lr": ["x"]}}, r"Grid point \{'lr': 'x'\} of method 'snn' is invalid: lr must"),
+        ({"fnn": {"lr": [0.1, -1.0]}}, "lr must be a positive number"),
+        ({"snn": {"depth": [0]}}, "method 'snn' is invalid: FNNSpec.depth must be >= 1"),
+        ({"fnn": {"epochs": [2.5]}}, "epochs must be an int >= 1"),
+        ({"fnn": {"optimizer": "sgdd"}}, "Unknown optimizer 'sgdd'. Did you mean 'sgd'"),
+    ],
+)
+def test_bad_grid_values_are_rejected_before_any_job(tmp_path, grid, match):
+    store = tmp_path / "never.sqlite"
+    with pytest.raises(ValueError, match=match):
+        compare(methods=["snn"], baselines=["svm"], datasets=["iris"], grid=grid, seeds=1,
+                jobs=1, progress=False, store=store)
+    assert not store.exists()
+
+
+def test_regression_data_set_is_rejected_before_any_job(tmp_path):
+    data, store = tmp_path / "prices.csv", tmp_path / "never.sqlite"
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"a": rng.normal(size=50), "target": rng.normal(size=50) * 1000.5}
+                 ).to_csv(data, index=False)
+    with pytest.raises(ValueError, match="'prices' is a regression task"):
+        compare(**{**FAST, "datasets": ["iris", data]}, store=store)
+    assert not store.exists()
+
+
+def test_failed_jobs_print_their_first_distinct_errors():
+    grid = {"logreg": {"C": [-1.0, 1.0]}, "knn": {"n_neighbors": [0, 3]}}
+    text = compare(**{**FAST, "grid": grid}).format()
+    assert "First errors (2 of 2 distinct):" in text
+    assert "logreg on iris, seed 0, {'C': -1.0}" in text
+    assert "n_neighbors" in text
+
+
+def test_every_job_failing_raises_with_the_cause():
+    grid = {"logreg": {"C": [-1.0]}, "knn": {"n_neighbors": [0]}}
+    with pytest.raises(RuntimeError, match="Every job of the comparison failed .8 jobs.. "
+                                           "First errors: .*InvalidParameterError"):
+        compare(**{**FAST, "grid": grid})

@@ -67,3 +67,18 @@ def test_compare_no_stacked_prints_the_same_table(tmp_path, capsys):
     stacked = capsys.readouterr().out
     assert main([*args, "--no-stacked"]) == 0
     assert capsys.readouterr().out == stacked
+
+
+def test_compare_retry_failed_reruns_only_the_failed_jobs(tmp_path, capsys):
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"logreg": {"C": [-1.0, 1.0]}}))
+    args = [*BASE, "--store", str(tmp_path / "r.sqlite"), "--grid", str(grid),
+            "--format", "json"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["failed_jobs"] == 2 and first["ran"] == 3 * 2 + 2 * 2
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["ran"] == 0
+    assert main([*args, "--retry-failed"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["ran"] == 2 and again["skipped"] == 8 and again["failed_jobs"] == 2

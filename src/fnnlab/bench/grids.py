@@ -12,8 +12,9 @@ own entry (``"svm"``) or, when absent, their built-in small grid from
      "svm": {"C": [1.0, 10.0]}}
 
 A network parameter is either an ``FNNSpec`` field (architecture) or one of
-:data:`FIT_PARAMETERS` (training); anything else is rejected before any job
-starts, with the closest known name.
+:data:`FIT_PARAMETERS` (training, a field of ``FitConfig``); anything else is
+rejected before any job starts, with the closest known name, and so is a value that
+``FNNSpec`` or ``FitConfig`` rejects (:func:`check_values`).
 
 The ``paper`` grid is the one the SNN paper's supplementary material lists for
 its UCI comparison (Klambauer et al. 2017, Sec. A4): widths {1024, 512, 256},
@@ -28,7 +29,6 @@ after 10 epochs without validation improvement.
 from __future__ import annotations
 
 import difflib
-import inspect
 import itertools
 import json
 from collections.abc import Mapping
@@ -38,15 +38,22 @@ from typing import Any
 
 from fnnlab.bench.baselines import BASELINE_GRIDS, BASELINES, baseline_parameters
 from fnnlab.models import METHODS, FNNSpec
-from fnnlab.training import fit
+from fnnlab.training import OPTIMIZERS, SCHEDULES, FitConfig
 
 Grid = dict[str, dict[str, list[Any]]]
 
-# Keyword arguments of fnnlab.fit a grid may set; everything else is an FNNSpec field.
-FIT_PARAMETERS: frozenset[str] = frozenset({
-    "lr", "epochs", "batch_size", "early_stopping", "optimizer", "weight_decay",
-    "schedule", "clip_norm",
+# FitConfig options a grid may not set: the harness sets them per job (seed, progress),
+# they do not change what is learned (device, checkpoints, metrics, callbacks), or they
+# would change what a job is (likelihood: the comparison trains classifiers; bagging:
+# an ensemble instead of one network).
+_NOT_IN_GRIDS = frozenset({
+    "seed", "progress", "device", "checkpoint", "checkpoint_every", "resume", "metrics",
+    "callbacks", "likelihood", "bagging",
 })
+
+# The training options a grid may set (fields of FitConfig); everything else is an
+# FNNSpec field.
+FIT_PARAMETERS: frozenset[str] = frozenset(FitConfig.field_names()) - _NOT_IN_GRIDS
 
 # Small on purpose: 7 presets x 4 bundled data sets x 4 points x 3 seeds = 336 networks,
 # which a laptop's 2 cores train in minutes (shallow, narrow, few epochs, early stopping).
@@ -121,12 +128,6 @@ def split_point(point: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     return spec, {k: v for k, v in point.items() if k in FIT_PARAMETERS}
 
 
-def fit_defaults() -> dict[str, Any]:
-    """The default of every fit option a grid may set (what a grid point leaves out)."""
-    parameters = inspect.signature(fit).parameters
-    return {name: parameters[name].default for name in FIT_PARAMETERS}
-
-
 def method_grid(grid: Grid, method: str, *, baseline: bool) -> dict[str, list[Any]]:
     """The parameter grid of one method: its own entry over the shared ``"fnn"`` one."""
     if baseline:
@@ -186,7 +187,7 @@ def check_values(points: Mapping[str, list[dict[str, Any]]]) -> None:
         seen: set[str] = set()
         for point in method_points:
             spec, options = split_point(point)
-            for part, check in ((spec, _check_spec),):
+            for part, check in ((spec, _check_spec), (options, _check_options)):
                 text = repr(sorted(part.items())) + check.__name__
                 if text in seen:
                     continue
@@ -202,6 +203,14 @@ def _check_spec(method: str, spec: dict[str, Any]) -> None:
     # The feature counts are placeholders: the data sets are not read yet, and no
     # FNNSpec check ties a grid value to them.
     FNNSpec(in_features=8, out_features=2, method=method, **spec)
+
+
+def _check_options(method: str, options: dict[str, Any]) -> None:
+    config = FitConfig(**options)
+    # Names are resolved only when training starts; look them up now.
+    for name, registry in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
+        if isinstance(getattr(config, name), str):
+            registry.canonical(getattr(config, name))
 
 
 def _hint(name: str, known: Any) -> str:

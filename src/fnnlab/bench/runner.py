@@ -18,11 +18,16 @@ oversubscribed threads make every job slower.
 
 from __future__ import annotations
 
+import difflib
+import importlib.util
 import os
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import torch
+from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 BACKENDS: tuple[str, ...] = ("local", "dask", "ray")
@@ -31,8 +36,6 @@ BACKENDS: tuple[str, ...] = ("local", "dask", "ray")
 def check_backend(backend: str) -> str:
     """Return ``backend`` if known (raise ``ValueError`` otherwise); check ray is installed."""
     if backend not in BACKENDS:
-        import difflib
-
         close = difflib.get_close_matches(str(backend), BACKENDS, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ValueError(
@@ -46,8 +49,6 @@ def check_backend(backend: str) -> str:
 
 
 def _require(module: str, backend: str, package: str) -> None:
-    import importlib.util
-
     if importlib.util.find_spec(module) is None:
         raise ImportError(
             f"backend={backend!r} needs the {package!r} package, which is not installed. "
@@ -103,9 +104,6 @@ def run_jobs(
 
 def _call(fn: Callable[[Any], Any], job: Any, index: int) -> tuple[int, Any]:
     # Runs in the worker. One torch thread per job: parallelism comes from the jobs.
-    import torch
-    from threadpoolctl import threadpool_limits
-
     if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
     try:
@@ -119,8 +117,6 @@ def _call(fn: Callable[[Any], Any], job: Any, index: int) -> tuple[int, Any]:
 
 def _local(fn, jobs, n_jobs, scheduler) -> Iterator[tuple[int, Any]]:
     if n_jobs == 1:
-        import torch
-
         threads = torch.get_num_threads()
         try:
             for i, job in enumerate(jobs):
@@ -128,14 +124,13 @@ def _local(fn, jobs, n_jobs, scheduler) -> Iterator[tuple[int, Any]]:
         finally:
             torch.set_num_threads(threads)
         return
-    from joblib import Parallel, delayed
-
     parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered",
                         pre_dispatch="2*n_jobs")
     yield from parallel(delayed(_call)(fn, job, i) for i, job in enumerate(jobs))
 
 
 def _dask(fn, jobs, n_jobs, scheduler) -> Iterator[tuple[int, Any]]:
+    # Optional package (the "dask" extra): imported only when this backend runs.
     from distributed import Client, LocalCluster, as_completed
 
     own_cluster = None
@@ -160,6 +155,7 @@ def _dask(fn, jobs, n_jobs, scheduler) -> Iterator[tuple[int, Any]]:
 
 
 def _ray(fn, jobs, n_jobs, scheduler) -> Iterator[tuple[int, Any]]:
+    # Optional package (the "ray" extra): imported only when this backend runs.
     import ray
 
     started = not ray.is_initialized()

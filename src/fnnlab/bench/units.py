@@ -21,11 +21,11 @@ from typing import Any
 
 from fnnlab.bench.baselines import BASELINES
 from fnnlab.bench.datasets import job_splits
-from fnnlab.bench.grids import fit_defaults, split_point
+from fnnlab.bench.grids import split_point
 from fnnlab.bench.jobs import Job, job_row
 from fnnlab.bench.scoring import estimator_scores, network_scores
 from fnnlab.models import FNNSpec
-from fnnlab.training import fit_many
+from fnnlab.training import FitConfig, fit_many
 
 
 def group_jobs(jobs: Sequence[Job], *, stacked: bool = True) -> list[tuple[Job, ...]]:
@@ -94,7 +94,7 @@ def _train_networks(jobs: tuple[Job, ...], splits: Any) -> list[tuple[dict, int,
     specs = [FNNSpec(in_features=splits.n_features, out_features=splits.n_outputs,
                      method=job.method, **spec) for job, (spec, _) in zip(jobs, points,
                                                                            strict=True)]
-    defaults = fit_defaults()
+    defaults = FitConfig.defaults()
     names = sorted({name for _, options in points for name in options})
     options = {name: [fit.get(name, defaults[name]) for _, fit in points] for name in names}
     results = fit_many(specs, splits.train, splits.valid, seed=[job.seed for job in jobs],

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from fnnlab.bench.compare import DEFAULT_METHODS, compare, table_from_store
+from fnnlab.data import BUNDLED
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``fnnlab compare``."""
-    from fnnlab.bench.compare import DEFAULT_METHODS
-
     parser = subparsers.add_parser(
         "compare",
         help="compare FNN methods (and ML baselines) over data sets, like the SNN paper",
@@ -49,16 +51,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--table", action="store_true",
                         help="only re-print the table of the comparison in --store")
     parser.add_argument("--no-stacked", dest="stacked", action="store_false",
-                        help="train every network with its own fit call instead of stacking "
-                             "same-shaped grid points into one vectorized model")
+                        help="train every network alone (a stack of one) instead of "
+                             "stacking same-shaped grid points into one vectorized model")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="run the jobs that failed in --store again (by default a failed "
+                             "job counts as done)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the comparison (or re-print a stored table) and print the table."""
-    from fnnlab.bench.compare import compare, table_from_store
-
     if args.table:
         if args.store is None:
             raise ValueError("--table re-prints the table of a store; pass --store FILE.")
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             grid=args.grid, seeds=args.seeds, store=args.store, backend=args.backend,
             jobs=args.jobs, metric=args.metric, protocol=args.protocol,
             reference=args.reference, progress=not args.quiet, scheduler=args.scheduler,
-            correction=args.correction, stacked=args.stacked,
+            correction=args.correction, stacked=args.stacked, retry_failed=args.retry_failed,
         )
     sys.stdout.write(result.format(args.format))
     if args.report:
@@ -84,10 +87,6 @@ def run(args: argparse.Namespace) -> int:
 def _suite(text: str) -> str | list[str]:
     # A suite name or folder stays a string (so a typo gets "Unknown suite"); a data set
     # name, a file, or a comma-separated list becomes a list of data sets.
-    from pathlib import Path
-
-    from fnnlab.data import BUNDLED
-
     if "," in text or text in BUNDLED or Path(text).is_file():
         return [s.strip() for s in text.split(",") if s.strip()]
     return text
