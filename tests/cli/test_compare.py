@@ -75,8 +75,10 @@ def test_compare_retry_failed_reruns_only_the_failed_jobs(tmp_path, capsys):
     args = [*BASE, "--store", str(tmp_path / "r.sqlite"), "--grid", str(grid),
             "--format", "json"]
     assert main(args) == 0
-    first = json.loads(capsys.readouterr().out)
+    out, err = capsys.readouterr()
+    first = json.loads(out)
     assert first["failed_jobs"] == 2 and first["ran"] == 3 * 2 + 2 * 2
+    assert "Failed jobs: 2" in err and "First errors (1 of 1 distinct)" in err
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["ran"] == 0
     assert main([*args, "--retry-failed"]) == 0

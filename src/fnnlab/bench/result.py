@@ -81,6 +81,18 @@ class ComparisonResult:
         if not math.isnan(stat):
             lines.append(f"Friedman chi2 = {stat:.2f}, p = {p:.2g} on {complete} complete "
                          f"data sets; Nemenyi CD (alpha=0.05) = {self.cd:.2f} ranks.")
+        lines += self.notes()
+        if "published" in self.per_dataset:
+            ref = self.per_dataset.dropna(subset=["published"])
+            if len(ref):
+                lines += ["", "Published accuracies (SNN paper) beside ours:",
+                          ref[["dataset", "method", "score", "published", "difference"]]
+                          .to_string(index=False, float_format=lambda x: f"{x:.4f}")]
+        return "\n".join(lines) + "\n"
+
+    def notes(self) -> list[str]:
+        """Lines about changed data sets and failed jobs (with their first distinct errors)."""
+        lines = []
         if self.changed:
             lines.append(f"Changed data: {', '.join(self.changed)} differ from the content the "
                          f"store's earlier results used; their jobs ran as new data sets.")
@@ -90,13 +102,7 @@ class ComparisonResult:
             lines.append(f"Failed jobs: {len(failed)} ("
                          + ", ".join(f"{m}/{d}: {n}" for (m, d), n in where.items()) + ").")
             lines += first_errors(failed)
-        if "published" in self.per_dataset:
-            ref = self.per_dataset.dropna(subset=["published"])
-            if len(ref):
-                lines += ["", "Published accuracies (SNN paper) beside ours:",
-                          ref[["dataset", "method", "score", "published", "difference"]]
-                          .to_string(index=False, float_format=lambda x: f"{x:.4f}")]
-        return "\n".join(lines) + "\n"
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (the table, per-data-set scores, tests, settings)."""

@@ -78,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
             correction=args.correction, stacked=args.stacked, retry_failed=args.retry_failed,
         )
     sys.stdout.write(result.format(args.format))
+    if args.format != "text":  # the text table carries these lines itself
+        for line in result.notes():
+            print(line, file=sys.stderr)
     if args.report:
         out = result.save(args.report)
         print(f"report written to {out}", file=sys.stderr)
