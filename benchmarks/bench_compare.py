@@ -7,8 +7,8 @@ Prints the wall time, jobs per minute and the comparison table. Rerun with
     .venv/bin/python benchmarks/bench_compare.py [--jobs 2] [--seeds 3] [--baselines svm,rf]
         [--no-stacked]
 
-``--no-stacked`` trains every job with its own ``fit`` call (the harness before
-``fnnlab.fit_many``); by default same-shaped grid points train as one stack.
+``--no-stacked`` trains every job alone (a stack of one); by default same-shaped
+grid points of one data split and method train as one stack.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--grid", default="quick")
     parser.add_argument("--store", default=None, help="keep the results here (default: temp)")
     parser.add_argument("--no-stacked", dest="stacked", action="store_false",
-                        help="one fit call per job (the harness before stacked training)")
+                        help="every job alone (a stack of one)")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:

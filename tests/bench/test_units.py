@@ -1,4 +1,4 @@
-"""Stacked training in the comparison harness (``fnnlab.bench.units``)."""
+"""Units of work of the comparison harness (``fnnlab.bench.units``): stacked training."""
 
 import numpy as np
 import pandas as pd
