@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -23,7 +25,9 @@ def test_auc_of_a_binary_decision_function_ranks_by_its_sign():
     assert out["auc"] == pytest.approx(roc_auc_score(y, s), abs=1e-12)
 
 
-def test_auc_is_nan_when_only_one_class_is_present():
+def test_auc_is_nan_when_only_one_class_is_present_and_nothing_warns():
     y = np.zeros(5, dtype=int)
-    out = scores(y, np.array([0, 0, 0, 0, 1]), np.tile([0.9, 0.1], (5, 1)), 2)
-    assert np.isnan(out["auc"]) and out["accuracy"] == 0.8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = scores(y, np.array([0, 0, 0, 0, 1]), np.tile([0.9, 0.1], (5, 1)), 2)
+    assert np.isnan(out["auc"]) and out["accuracy"] == 0.8 and out["balanced_accuracy"] == 0.8

@@ -7,6 +7,7 @@ A score's name in a store row is ``valid_<metric>`` or ``test_<metric>``.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -96,8 +97,13 @@ def scores(y: np.ndarray, pred: np.ndarray, s: np.ndarray, n_classes: int) -> di
                 aucs.append(roc_auc_score(positive, s[:, k]))
     if n_classes == 2 and aucs:
         aucs = aucs[1:]  # binary AUC: class 1 vs class 0 (class 0's AUC is the same value)
+    with warnings.catch_warnings():
+        # A class the model predicts but a small split lacks is a legal outcome: balanced
+        # accuracy is then the mean recall over the classes present, as documented.
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        balanced = float(balanced_accuracy_score(y, pred))
     return {
         "accuracy": float(accuracy_score(y, pred)),
-        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
+        "balanced_accuracy": balanced,
         "auc": float(np.mean(aucs)) if aucs else float("nan"),
     }
