@@ -62,3 +62,13 @@ def test_foreign_files_are_a_clear_error(tmp_path):
     text.write_text("hello, this is not a database at all" * 50)
     with pytest.raises(ValueError, match="not a fnnlab result store"):
         ResultStore(text)
+
+
+def test_store_lists_failed_jobs_and_data_fingerprints_per_protocol():
+    with ResultStore() as store:
+        store.write(_row("a", data_hash="h1"))
+        store.write(_row("b", status="failed", error="ValueError: boom", data_hash="h1"))
+        store.write(_row("c", data_hash="h2", protocol="paper"))
+        assert store.failed() == {"b"}
+        assert store.data_hashes("random") == {"iris": {"h1"}}
+        assert store.data_hashes("paper") == {"iris": {"h2"}}

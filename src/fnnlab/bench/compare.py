@@ -165,7 +165,7 @@ def compare(
 def _changed_data(db: ResultStore, plan: Plan) -> list[str]:
     # Data sets the store knows by name only with other content: their results are
     # not reused, and the user should hear why everything reruns.
-    stored = db.data_hashes()
+    stored = db.data_hashes(plan.config["protocol"])
     return [name for name, data in plan.config["data"].items()
             if stored.get(name) and data not in stored[name]]
 

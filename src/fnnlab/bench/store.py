@@ -115,10 +115,11 @@ class ResultStore:
         """Keys of the jobs whose row records a failure (to run them again)."""
         return {r[0] for r in self._db.execute("SELECT key FROM jobs WHERE status = 'failed'")}
 
-    def data_hashes(self) -> dict[str, set[str]]:
-        """Each data set name with the content fingerprints its stored rows were made on."""
+    def data_hashes(self, protocol: str) -> dict[str, set[str]]:
+        """Each data set name with the content fingerprints its rows of ``protocol`` used."""
         out: dict[str, set[str]] = {}
-        for name, data in self._db.execute("SELECT DISTINCT dataset, data_hash FROM jobs"):
+        for name, data in self._db.execute(
+                "SELECT DISTINCT dataset, data_hash FROM jobs WHERE protocol = ?", [protocol]):
             out.setdefault(name, set()).add(data)
         return out
 
