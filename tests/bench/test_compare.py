@@ -262,3 +262,10 @@ def test_every_job_failing_raises_with_the_cause():
     with pytest.raises(RuntimeError, match="Every job of the comparison failed .8 jobs.. "
                                            "First errors: .*InvalidParameterError"):
         compare(**{**FAST, "grid": grid})
+
+
+def test_auc_and_roc_auc_are_one_metric_of_the_registry():
+    result = compare(**{**FAST, "datasets": ["iris"], "seeds": 1}, metric="auc")
+    assert result.metric == "roc_auc"
+    assert all({"valid_roc_auc", "test_roc_auc"} <= set(s) for s in result.results.scores)
+    assert result.selected.test.between(0.5, 1.0).all()

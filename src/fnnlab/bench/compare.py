@@ -83,8 +83,9 @@ def compare(
     backend : {"local", "dask", "ray"}
     jobs : int, default=-1
         Parallel processes (local) or workers of a new Dask LocalCluster; -1 = all cores.
-    metric : {"accuracy", "balanced_accuracy", "auc"}
-        Chooses grid points (on validation) and ranks methods (on test).
+    metric : {"accuracy", "balanced_accuracy", "roc_auc"}
+        Chooses grid points (on validation) and ranks methods (on test); "auc" is
+        "roc_auc".
     protocol : {"random", "paper"}
         See ``fnnlab.bench.datasets``; "paper" needs the UCI split files.
     reference : path, optional

@@ -24,6 +24,7 @@ from fnnlab.bench.runner import check_backend
 from fnnlab.bench.scoring import METRICS
 from fnnlab.data import suite
 from fnnlab.models import METHODS
+from fnnlab.training.metrics import METRICS as REGISTRY
 
 # The seven FNN methods of the SNN paper's comparison.
 DEFAULT_METHODS: tuple[str, ...] = (
@@ -149,11 +150,12 @@ def _seeds(seeds: int | Sequence[int]) -> list[int]:
 
 
 def check_metric(metric: str) -> str:
-    """The canonical name of ``metric`` (``"roc_auc"`` is ``"auc"``); raise if unknown."""
-    metric = {"roc_auc": "auc"}.get(metric, metric)
-    if metric not in METRICS:
-        raise ValueError(f"Unknown metric {metric!r}. Known metrics: {', '.join(METRICS)}.")
-    return metric
+    """The registry name of ``metric`` (``"auc"`` is ``"roc_auc"``); raise if not recorded."""
+    name = REGISTRY.canonical(metric) if metric in REGISTRY else metric
+    if name not in METRICS:
+        raise ValueError(f"Unknown metric {metric!r}. Known metrics: {', '.join(METRICS)} "
+                         f"(auc is roc_auc).")
+    return name
 
 
 def read_reference(path: str | Path) -> pd.DataFrame:

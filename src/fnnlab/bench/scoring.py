@@ -2,7 +2,9 @@
 
 Every job is scored in every metric of :data:`METRICS`, so a stored comparison can be
 re-ranked by another metric without training (``fnnlab compare --table --metric``).
-A score's name in a store row is ``valid_<metric>`` or ``test_<metric>``.
+A score's name in a store row is ``valid_<metric>`` or ``test_<metric>``, with the
+metric's name in ``fnnlab.training.metrics.METRICS`` (the one registry of metrics,
+where "auc" is an alias of "roc_auc").
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+from sklearn.metrics import roc_auc_score
 
-METRICS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "auc")
+from fnnlab.training.metrics import METRICS as REGISTRY
+
+# The registry names the comparison records for every job.
+METRICS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "roc_auc")
 
 
 def network_scores(model: torch.nn.Module, splits: Any) -> dict[str, float]:
@@ -81,11 +86,24 @@ def scores(y: np.ndarray, pred: np.ndarray, s: np.ndarray, n_classes: int) -> di
 
     Notes
     -----
-    The one-vs-rest AUC of class k ranks the rows by ``s[:, k]``; averaging over the
-    classes present equals scikit-learn's ``roc_auc_score(multi_class="ovr",
-    average="macro")`` for probabilities and also works for decision values, which
-    need not sum to one.
+    Accuracy and balanced accuracy come from the registry. ROC AUC is computed here
+    because the baselines' class scores may be decision values (an SVM without
+    probability calibration), which the registry's ``roc_auc`` (probabilities only)
+    does not take: the one-vs-rest AUC of class k ranks the rows by ``s[:, k]``, and
+    averaging over the classes present equals scikit-learn's
+    ``roc_auc_score(multi_class="ovr", average="macro")`` for probabilities and also
+    works for decision values, which need not sum to one.
     """
+    with warnings.catch_warnings():
+        # A class the model predicts but a small split lacks is a legal outcome: balanced
+        # accuracy is then the mean recall over the classes present, as documented.
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        out = {name: REGISTRY.get(name)(y, pred, None) for name in METRICS[:2]}
+    out["roc_auc"] = _ovr_auc(y, s, n_classes)
+    return out
+
+
+def _ovr_auc(y: np.ndarray, s: np.ndarray, n_classes: int) -> float:
     s = np.asarray(s, dtype=float)
     if s.ndim == 1:
         s = np.stack([-s, s], axis=1)
@@ -97,13 +115,4 @@ def scores(y: np.ndarray, pred: np.ndarray, s: np.ndarray, n_classes: int) -> di
                 aucs.append(roc_auc_score(positive, s[:, k]))
     if n_classes == 2 and aucs:
         aucs = aucs[1:]  # binary AUC: class 1 vs class 0 (class 0's AUC is the same value)
-    with warnings.catch_warnings():
-        # A class the model predicts but a small split lacks is a legal outcome: balanced
-        # accuracy is then the mean recall over the classes present, as documented.
-        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
-        balanced = float(balanced_accuracy_score(y, pred))
-    return {
-        "accuracy": float(accuracy_score(y, pred)),
-        "balanced_accuracy": balanced,
-        "auc": float(np.mean(aucs)) if aucs else float("nan"),
-    }
+    return float(np.mean(aucs)) if aucs else float("nan")

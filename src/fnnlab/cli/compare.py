@@ -40,7 +40,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--jobs", type=int, default=-1,
                         help="parallel processes or Dask workers (default: all cores)")
     parser.add_argument("--metric", default="accuracy",
-                        choices=("accuracy", "balanced_accuracy", "auc"))
+                        choices=("accuracy", "balanced_accuracy", "roc_auc", "auc"),
+                        help="chooses grid points and ranks methods; auc is roc_auc")
     parser.add_argument("--protocol", default="random", choices=("random", "paper"))
     parser.add_argument("--reference", default=None, metavar="FILE",
                         help="CSV of published accuracies to show beside ours")
