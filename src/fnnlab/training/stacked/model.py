@@ -485,6 +485,10 @@ class StackedModel(nn.Module):
         return [link.tensor for link in self.links if link.matrix and
                 isinstance(link.tensor, nn.Parameter) and link.tensor.requires_grad]
 
+    def fused_layers(self) -> list[StackedLinearAct]:
+        """The fused dense layers, whose ``sgd_step`` plain SGD sets."""
+        return [m for m in self.modules() if isinstance(m, StackedLinearAct)]
+
     def trainable(self) -> list[nn.Parameter]:
         """The stacked trainable parameters."""
         return [link.tensor for link in self.links
