@@ -1,5 +1,10 @@
 r"""``fit_many``: train K networks as one stacked model, each as its own ``fit`` call would.
 
+This module groups the members into stacks (same shape, same shared options) and
+splits a stack by memory; the loop that trains a stack is
+:func:`fnnlab.training.stacked.run.train_stack`, which ``fit`` also runs for one
+network trained with plain SGD.
+
 Why hand-written batched layers, not ``torch.func.vmap``
 ---------------------------------------------------------
 Both were measured on this project's benchmark shape (K = 64 members, depth 4, width
@@ -45,10 +50,10 @@ entries (live and best copy); |B| the batch size, A the sum of the layer widths 
 their gradients, and freed blocks the allocator keeps, see
 :mod:`~fnnlab.training.stacked.allocator`), F input features (gathered batch and
 noise); R the rows of one validation chunk and W the widest layer. Calibrated with
-``benchmarks/bench_stacked.py``: 82 MiB estimated for its 64 SNN members, 75–83 MiB
-measured in five runs (peak RSS growth of the stacked run); 62–65 MiB since plain SGD
-takes its step inside the fused layers' backward pass and ∂W is never stored. The
-estimate keeps the larger figure, which the other optimizers reach. ``fit_many`` trains at most
+``benchmarks/bench_stacked.py``: 82 MiB estimated for its 64 SNN members against
+75–83 MiB measured (peak RSS growth of the stacked run) with optimizers that store
+∂W; plain SGD, whose step the fused layers take inside the backward pass, stays below
+(62–65 MiB). The estimate keeps the larger figure. ``fit_many`` trains at most
 ``memory_budget // member_bytes`` members per stack and runs the rest in further chunks.
 """
 
