@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 
 from fnnlab.training.metrics import METRICS as REGISTRY
 
@@ -58,25 +57,23 @@ def _both(splits: Any, predict: Any, *, torch_inputs: bool) -> dict[str, float]:
     for part in ("valid", "test"):
         data = getattr(splits, part)
         pred, s = predict(data.X if torch_inputs else data.X.numpy())
-        for name, value in scores(data.y.numpy(), pred, s, splits.n_classes).items():
+        for name, value in scores(data.y.numpy(), pred, s).items():
             out[f"{part}_{name}"] = value
     return out
 
 
-def scores(y: np.ndarray, pred: np.ndarray, s: np.ndarray, n_classes: int) -> dict[str, float]:
+def scores(y: np.ndarray, pred: np.ndarray, s: np.ndarray) -> dict[str, float]:
     """Accuracy, balanced accuracy and ROC AUC (one-vs-rest macro mean over classes).
 
     Parameters
     ----------
     y : ndarray of int, shape (N,)
-        True class codes ``0..n_classes-1``.
+        True class codes ``0..K-1``.
     pred : ndarray of int, shape (N,)
         Predicted class codes.
     s : ndarray, shape (N, K) or (N,)
         Class scores: probabilities or decision values; (N,) for a binary decision
         function (positive means class 1).
-    n_classes : int
-        K.
 
     Returns
     -------
@@ -86,33 +83,12 @@ def scores(y: np.ndarray, pred: np.ndarray, s: np.ndarray, n_classes: int) -> di
 
     Notes
     -----
-    Accuracy and balanced accuracy come from the registry. ROC AUC is computed here
-    because the baselines' class scores may be decision values (an SVM without
-    probability calibration), which the registry's ``roc_auc`` (probabilities only)
-    does not take: the one-vs-rest AUC of class k ranks the rows by ``s[:, k]``, and
-    averaging over the classes present equals scikit-learn's
-    ``roc_auc_score(multi_class="ovr", average="macro")`` for probabilities and also
-    works for decision values, which need not sum to one.
+    Each metric is the registry's function (``fnnlab.training.metrics.METRICS``), the
+    one the fit loop logs: ROC AUC there ranks by any class scores, so it also takes
+    the decision values of an SVM without probability calibration.
     """
     with warnings.catch_warnings():
         # A class the model predicts but a small split lacks is a legal outcome: balanced
         # accuracy is then the mean recall over the classes present, as documented.
         warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
-        out = {name: REGISTRY.get(name)(y, pred, None) for name in METRICS[:2]}
-    out["roc_auc"] = _ovr_auc(y, s, n_classes)
-    return out
-
-
-def _ovr_auc(y: np.ndarray, s: np.ndarray, n_classes: int) -> float:
-    s = np.asarray(s, dtype=float)
-    if s.ndim == 1:
-        s = np.stack([-s, s], axis=1)
-    aucs = []
-    if np.isfinite(s).all():
-        for k in range(min(n_classes, s.shape[1])):
-            positive = y == k
-            if 0 < positive.sum() < len(y):
-                aucs.append(roc_auc_score(positive, s[:, k]))
-    if n_classes == 2 and aucs:
-        aucs = aucs[1:]  # binary AUC: class 1 vs class 0 (class 0's AUC is the same value)
-    return float(np.mean(aucs)) if aucs else float("nan")
+        return {name: REGISTRY.get(name)(y, pred, s) for name in METRICS}
