@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -22,7 +23,7 @@ import torch
 from torch import nn
 
 from fnnlab.nn.activations import ACTIVATIONS
-from fnnlab.nn.blocks import BLOCKS, make_dropout
+from fnnlab.nn.blocks import BLOCKS, highway_gate_bias, make_dropout
 from fnnlab.nn.dropout import DROPOUTS
 from fnnlab.nn.init import INITIALIZERS, check_selu_init, initialize_, lsuv_
 from fnnlab.nn.normalization import NORMS
@@ -37,7 +38,8 @@ _DATA_DEPENDENT_INITS = ("lsuv",)
 class Method:
     """A named preset: the architectural choices one method of the comparison makes.
 
-    Every field is a default for the matching ``FNNSpec`` field.
+    Every field is a default for the matching ``FNNSpec`` field; ``gate_bias=None``
+    means "chosen from the depth" (:func:`fnnlab.nn.blocks.highway_gate_bias`).
     """
 
     name: str
@@ -53,7 +55,7 @@ class Method:
     input_dropout: float = 0.0
     branch_scale: float = 1.0
     branch_layers: int = 2
-    gate_bias: float = -2.0
+    gate_bias: float | None = None
 
 
 METHODS: Registry = Registry("method")
@@ -128,7 +130,13 @@ class FNNSpec:
     branch_layers : int or None
         Linear maps per residual branch, 1 or 2 (residual blocks only).
     gate_bias : float or None
-        Initial transform-gate bias (highway blocks only).
+        Initial transform-gate bias b_T of every highway block (highway blocks only).
+        None: chosen from the number L = depth - 1 of highway blocks as
+        b_T = min(-1, -ln L) (-1 for L <= 2, -2.1 at 8, -3.5 at 32, -3.9 at 49), so the
+        carry path hands at least 1/e of the input to the top at any depth; see
+        :func:`fnnlab.nn.blocks.highway_gate_bias` for the argument and Srivastava,
+        Greff & Schmidhuber (2015, arXiv:1505.00387, arXiv:1507.06228 Sec. 2.2), who
+        initialize b_T negative, "e.g. -1, -3". Must be finite.
     activation_params : dict or tuple of pairs
         Keyword arguments of the activation, e.g. ``{"alpha": ..., "scale": ...}`` for a
         SELU with another fixed point (see ``fnnlab.theory.selu_parameters``). Stored as
@@ -166,6 +174,12 @@ class FNNSpec:
             value = getattr(self, name)
             if value is not None and not 0.0 <= value < 1.0:
                 raise ValueError(f"FNNSpec.{name} must be in [0, 1), got {value}.")
+        if self.gate_bias is not None:
+            if isinstance(self.gate_bias, bool) or not isinstance(self.gate_bias, int | float):
+                raise TypeError(f"FNNSpec.gate_bias must be a number or None, got "
+                                f"{self.gate_bias!r}.")
+            if not math.isfinite(self.gate_bias):
+                raise ValueError(f"FNNSpec.gate_bias must be finite, got {self.gate_bias}.")
         if self.method is not None:
             METHODS.canonical(self.method)
         checks = {"activation": ACTIVATIONS, "norm": NORMS, "dropout_kind": DROPOUTS,
@@ -182,6 +196,8 @@ class FNNSpec:
         preset = METHODS.get(self.method) if self.method is not None else Method("", "")
         changes = {f.name: getattr(preset, f.name) for f in fields(Method)
                    if f.name not in ("name", "description") and getattr(self, f.name) is None}
+        if self.gate_bias is None and changes.get("gate_bias") is None:
+            changes["gate_bias"] = highway_gate_bias(max(1, self.depth - 1))
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,8 +1,10 @@
+import math
+
 import pytest
 import torch
 from torch import nn
 
-from fnnlab.nn import BLOCKS, Dense, Highway, Residual
+from fnnlab.nn import BLOCKS, Dense, Highway, Residual, highway_gate_bias
 
 
 @pytest.mark.parametrize("name", BLOCKS.names())
@@ -62,6 +64,25 @@ def test_highway_gate_bias_starts_mostly_closed():
     t = block.transform_gate(torch.randn(256, 64))
     # sigmoid(-2) = 0.119; the random gate weights spread it but keep it well below 1/2.
     assert 0.05 < t.mean().item() < 0.25
+
+
+@pytest.mark.parametrize(("blocks", "expected"),
+                         [(1, -1.0), (2, -1.0), (8, -math.log(8)), (49, -math.log(49))])
+def test_highway_gate_bias_grows_with_depth_as_minus_log_blocks(blocks, expected):
+    assert highway_gate_bias(blocks) == pytest.approx(expected)
+
+
+def test_highway_gate_bias_keeps_a_1_over_e_carry_share_at_any_depth():
+    for blocks in (3, 10, 49, 200):
+        transform = 1.0 / (1.0 + math.exp(-highway_gate_bias(blocks)))
+        # (L / (L + 1))^L falls from 1/2 towards 1/e as L grows.
+        assert math.exp(-1) <= (1.0 - transform) ** blocks <= 0.5
+
+
+@pytest.mark.parametrize("blocks", [0, -3, 2.5, True])
+def test_highway_gate_bias_rejects_a_non_positive_or_non_int_count(blocks):
+    with pytest.raises(ValueError, match=f"number of blocks >= 1, got {blocks!r}"):
+        highway_gate_bias(blocks)
 
 
 def test_residual_branch_scale_multiplies_the_branch():

@@ -17,6 +17,7 @@ Srivastava, Greff, Schmidhuber, "Highway Networks", 2015, arXiv:1505.00387.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -49,6 +50,45 @@ def make_dropout(kind: LayerLike, p: float, activation: nn.Module) -> nn.Module:
         if hasattr(activation, "alpha") and hasattr(activation, "scale"):
             kwargs = {"alpha": float(activation.alpha), "scale": float(activation.scale)}
     return DROPOUTS.create(kind, p, **kwargs)
+
+
+def highway_gate_bias(blocks: int) -> float:
+    r"""The default initial transform-gate bias of a stack of ``blocks`` highway blocks.
+
+    .. math::
+
+        b_T(L) = \min(-1, -\ln L)
+
+    so L = 1..2 blocks start at -1, 8 at -2.1, 16 at -2.8, 32 at -3.5, 49 at -3.9 and
+    100 at -4.6. With b_T = -ln L each gate starts near sigmoid(b_T) = 1 / (L + 1), so the
+    whole stack transforms about one layer's worth at initialization and the carry path
+    alone hands the top block a share (L / (L + 1))^L >= 1/e of its input, whatever the
+    depth. Shallow stacks keep Srivastava et al.'s mildest value, -1.
+
+    Srivastava, Greff & Schmidhuber initialize b_T negative, "e.g. -1, -3", so that a new
+    network is biased towards carrying its input. They give values, not a rule; the
+    formula is ours. It follows from the carry argument above and spans their range (-1
+    for a few blocks, -3 to -4 for 20 to 50 blocks). The bias stays a hyperparameter:
+    the paper grid searches it (``fnnlab.bench.grids.PAPER``).
+
+    Parameters
+    ----------
+    blocks : int
+        Number of highway blocks in the stack, >= 1.
+
+    Returns
+    -------
+    float
+        The bias, <= -1.
+
+    References
+    ----------
+    Srivastava, Greff, Schmidhuber, "Highway Networks", 2015, arXiv:1505.00387, Sec. 2
+    (initialization); "Training Very Deep Networks", NIPS 2015, arXiv:1507.06228, Sec. 2.2.
+    """
+    if isinstance(blocks, bool) or not isinstance(blocks, int) or blocks < 1:
+        raise ValueError(f"highway_gate_bias needs a number of blocks >= 1, got {blocks!r}.")
+    return min(-1.0, -math.log(blocks))
 
 
 def check_rate(name: str, value: float) -> None:
@@ -233,8 +273,9 @@ class Highway(nn.Module):
         As in :class:`Dense`; they act on the transform path H, dropout after it.
     gate_bias : float, default=-2.0
         Initial b_T. Negative, so a new block mostly carries x through and a deep stack
-        starts out behaving like a shallow one (the paper suggests -1 to -3). It is a
-        parameter of its own, so initializers that zero linear biases leave it alone.
+        starts out behaving like a shallow one (the paper suggests -1 to -3). A network
+        chooses it from its depth with :func:`highway_gate_bias`. It is a parameter of its
+        own, so initializers that zero linear biases leave it alone.
 
     References
     ----------
