@@ -85,7 +85,8 @@ _preset("highway", "hw", description="Highway network: ReLU transform, sigmoid g
         "negative initial bias (Srivastava et al. 2015).", block="highway")
 _preset("grid_lstm", description="Depth-wise 1-D Grid LSTM: LSTM gating along depth "
         "(Kalchbrenner, Danihelka & Graves 2015); the dense input layer makes the first "
-        "hidden and memory vectors.", block="grid_lstm", activation="tanh",
+        "hidden and memory vectors. LeCun normal init for the input layer and the head; "
+        "the blocks keep their own.", block="grid_lstm", activation="tanh",
         init="lecun_normal")
 _preset("resnet", description="Pre-activation residual network with batch normalization "
         "(He et al. 2016).", block="residual", norm="batch")
@@ -120,7 +121,9 @@ class FNNSpec:
         Preset from ``METHODS``.
     activation, norm, init, dropout_kind, block, reparam : str or None
         Names in ``ACTIVATIONS``, ``NORMS``, ``INITIALIZERS`` (or ``"lsuv"``), ``DROPOUTS``,
-        ``BLOCKS`` and ``REPARAMS``.
+        ``BLOCKS`` and ``REPARAMS``. ``init`` draws every linear weight except those of
+        blocks that initialize themselves (``grid_lstm``: its gates need their own scale
+        and forget bias, see :class:`fnnlab.nn.GridLSTMBlock`).
     dropout, input_dropout : float or None
         Dropout rate of the hidden layers and of the input, in [0, 1).
     order : str or None
@@ -267,10 +270,13 @@ class FNN(nn.Module):
                             stacklevel=5)
         # Submodules first (norm statistics, weight-norm directions, highway gate biases),
         # then the initializer, which would otherwise be undone by nn.Linear's own reset.
-        for module in self.modules():
-            if module is not self and hasattr(module, "reset_parameters"):
-                module.reset_parameters()
-        initialize_(self, "orthogonal" if r.init in _DATA_DEPENDENT_INITS else r.init)
+        # A block that initializes itself (a Grid LSTM knows its gates) is reset as a whole
+        # and skipped by the initializer.
+        _reset_submodules(self)
+        init = "orthogonal" if r.init in _DATA_DEPENDENT_INITS else r.init
+        for part in (*self.hidden, self.head):
+            if not getattr(part, "initializes_itself", False):
+                initialize_(part, init)
         self.data_initialized.fill_(False)
 
     @property
@@ -312,6 +318,19 @@ class FNN(nn.Module):
     def extra_repr(self) -> str:
         r = self._resolved
         return f"method={r.method!r}, depth={r.depth}, width={r.width}, block={r.block!r}"
+
+
+def _reset_submodules(module: nn.Module) -> None:
+    """``reset_parameters`` of every submodule, parents before children (pre-order).
+
+    The descendants of a block with ``initializes_itself`` are left to its own
+    ``reset_parameters``, which must run last.
+    """
+    for child in module.children():
+        if hasattr(child, "reset_parameters"):
+            child.reset_parameters()
+        if not getattr(child, "initializes_itself", False):
+            _reset_submodules(child)
 
 
 def _activation_factory(r: FNNSpec) -> Any:
