@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import json
 import math
 from dataclasses import dataclass, field, fields
@@ -39,7 +40,8 @@ class Method:
     """A named preset: the architectural choices one method of the comparison makes.
 
     Every field is a default for the matching ``FNNSpec`` field; ``gate_bias=None``
-    means "chosen from the depth" (:func:`fnnlab.nn.blocks.highway_gate_bias`).
+    means "chosen from the depth" (:func:`fnnlab.nn.blocks.highway_gate_bias`) and
+    ``final_width=None`` "chosen from the width" (see ``FNNSpec``).
     """
 
     name: str
@@ -56,6 +58,10 @@ class Method:
     branch_scale: float = 1.0
     branch_layers: int = 2
     gate_bias: float | None = None
+    layer_form: str = "rectangular"
+    final_width: int | None = None
+    block_form: str = "rectangular"
+    bottleneck: float = 0.5
 
 
 METHODS: Registry = Registry("method")
@@ -92,6 +98,25 @@ _preset("resnet", description="Pre-activation residual network with batch normal
         "(He et al. 2016).", block="residual", norm="batch")
 
 
+# The keys of to_dict() while a resnet's depth still counted its dense input layer.
+_FIELDS_BEFORE_BLOCK_COUNT = frozenset({
+    "in_features", "out_features", "depth", "width", "method", "activation", "norm", "init",
+    "dropout", "dropout_kind", "input_dropout", "block", "reparam", "order", "branch_scale",
+    "branch_layers", "gate_bias", "activation_params",
+})
+_LAYER_FORMS = ("rectangular", "conic")
+_BLOCK_FORMS = ("rectangular", "diavolo")
+
+
+def _preset_of(spec: FNNSpec) -> Method:
+    return METHODS.get(spec.method) if spec.method is not None else Method("", "")
+
+
+def _check_number(name: str, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise TypeError(f"FNNSpec.{name} must be a number or None, got {value!r}.")
+
+
 def _freeze_params(params: Any) -> tuple[tuple[str, float], ...]:
     if params is None:
         return ()
@@ -112,11 +137,15 @@ class FNNSpec:
     in_features, out_features : int
         Input width and number of outputs (classes, or regression targets).
     depth : int, default=8
-        Number of hidden blocks, the dense input layer included. A residual block holds
-        two linear maps by default (branch_layers=2), so a resnet of depth d has 2d - 1
-        hidden linear layers.
+        For residual blocks, the number of residual blocks after the dense input layer,
+        as the SNN paper counts a resnet's depth (Klambauer et al. 2017, supplement A4:
+        {2, 3, 4, 8, 16} blocks); with two linear maps per block a resnet of depth d has
+        2d + 1 hidden linear layers. For every other block, the number of hidden layers,
+        the dense input layer included (d - 1 highway or Grid LSTM blocks after it).
+        Specs saved when a resnet's depth still counted the input layer load with the
+        same network (see ``from_dict``).
     width : int, default=256
-        Units per hidden layer.
+        Units per hidden layer; for ``layer_form="conic"`` the width of the first one.
     method : str or None, default="snn"
         Preset from ``METHODS``.
     activation, norm, init, dropout_kind, block, reparam : str or None
@@ -140,6 +169,27 @@ class FNNSpec:
         :func:`fnnlab.nn.blocks.highway_gate_bias` for the argument and Srivastava,
         Greff & Schmidhuber (2015, arXiv:1505.00387, arXiv:1507.06228 Sec. 2.2), who
         initialize b_T negative, "e.g. -1, -3". Must be finite.
+    layer_form : {"rectangular", "conic"} or None
+        Rectangular: every hidden layer has ``width`` units. Conic (dense blocks only):
+        the widths shrink geometrically from ``width`` at the first hidden layer to
+        ``final_width`` at the last, layer i of n getting
+        ``round(width * (final_width / width) ** (i / (n - 1)))`` units (i = 0..n-1),
+        so each layer is narrower than the one before by the same factor. The SNN paper
+        searches both forms for its FNNs (supplement A4) without giving the conic
+        widths; this definition is ours.
+    final_width : int or None
+        Width of the last hidden layer of a conic net, 1 to ``width``. None:
+        ``max(width // 8, out_features)`` (capped at ``width``): an eighth of the first
+        layer, never narrower than the output. Ignored by rectangular nets.
+    block_form : {"rectangular", "diavolo"} or None
+        Shape of a residual block's two-layer branch (residual blocks only).
+        Rectangular: both linear maps keep ``width`` units. Diavolo (the SNN paper's
+        name, supplement A4): the branch narrows to ``round(bottleneck * width)`` units
+        between its two maps and widens back (wide - narrow - wide). Needs
+        ``branch_layers=2``.
+    bottleneck : float or None
+        Inner width of a diavolo block as a share of ``width``, in (0, 1]; the paper
+        searches {0.25, 0.5}. Ignored by rectangular blocks.
     activation_params : dict or tuple of pairs
         Keyword arguments of the activation, e.g. ``{"alpha": ..., "scale": ...}`` for a
         SELU with another fixed point (see ``fnnlab.theory.selu_parameters``). Stored as
@@ -163,6 +213,10 @@ class FNNSpec:
     branch_scale: float | None = None
     branch_layers: int | None = None
     gate_bias: float | None = None
+    layer_form: str | None = None
+    final_width: int | None = None
+    block_form: str | None = None
+    bottleneck: float | None = None
     activation_params: tuple[tuple[str, float], ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -177,12 +231,12 @@ class FNNSpec:
             value = getattr(self, name)
             if value is not None and not 0.0 <= value < 1.0:
                 raise ValueError(f"FNNSpec.{name} must be in [0, 1), got {value}.")
-        if self.gate_bias is not None:
-            if isinstance(self.gate_bias, bool) or not isinstance(self.gate_bias, int | float):
-                raise TypeError(f"FNNSpec.gate_bias must be a number or None, got "
-                                f"{self.gate_bias!r}.")
-            if not math.isfinite(self.gate_bias):
-                raise ValueError(f"FNNSpec.gate_bias must be finite, got {self.gate_bias}.")
+        _check_number("gate_bias", self.gate_bias)
+        if self.gate_bias is not None and not math.isfinite(self.gate_bias):
+            raise ValueError(f"FNNSpec.gate_bias must be finite, got {self.gate_bias}.")
+        _check_number("bottleneck", self.bottleneck)
+        if self.bottleneck is not None and not 0.0 < self.bottleneck <= 1.0:
+            raise ValueError(f"FNNSpec.bottleneck must be in (0, 1], got {self.bottleneck}.")
         if self.method is not None:
             METHODS.canonical(self.method)
         checks = {"activation": ACTIVATIONS, "norm": NORMS, "dropout_kind": DROPOUTS,
@@ -193,15 +247,65 @@ class FNNSpec:
                 registry.canonical(value)
         if self.init is not None and self.init not in _DATA_DEPENDENT_INITS:
             INITIALIZERS.canonical(self.init)
+        self._check_forms()
+
+    def _check_forms(self) -> None:
+        for name, allowed in (("layer_form", _LAYER_FORMS), ("block_form", _BLOCK_FORMS)):
+            value = getattr(self, name)
+            if value is not None and value not in allowed:
+                raise ValueError(f"FNNSpec.{name} must be one of "
+                                 f"{', '.join(map(repr, allowed))}, got {value!r}.")
+        if self.final_width is not None:
+            if isinstance(self.final_width, bool) or not isinstance(self.final_width, int):
+                raise TypeError(f"FNNSpec.final_width must be an int or None, got "
+                                f"{self.final_width!r}.")
+            if not 1 <= self.final_width <= self.width:
+                raise ValueError(f"FNNSpec.final_width must be from 1 to width={self.width} "
+                                 f"(a conic net narrows), got {self.final_width}.")
+        preset = _preset_of(self)
+        block = BLOCKS.canonical(self.block if self.block is not None else preset.block)
+        layer_form = self.layer_form or preset.layer_form
+        if layer_form == "conic" and block != "dense":
+            raise ValueError(f"FNNSpec.layer_form='conic' needs dense blocks, got "
+                             f"block={block!r}, whose blocks keep the width. Use "
+                             f"layer_form='rectangular' for {block} nets.")
+        branch_layers = self.branch_layers or preset.branch_layers
+        if (block == "residual" and (self.block_form or preset.block_form) == "diavolo"
+                and branch_layers != 2):
+            raise ValueError(f"FNNSpec.block_form='diavolo' narrows the middle of a two-layer "
+                             f"residual branch, got branch_layers={branch_layers}. Use "
+                             f"branch_layers=2 or block_form='rectangular'.")
 
     def resolved(self) -> FNNSpec:
-        """This spec with every ``None`` filled in from the method preset."""
-        preset = METHODS.get(self.method) if self.method is not None else Method("", "")
+        """This spec with every ``None`` filled in from the method preset.
+
+        ``gate_bias`` then holds the depth-aware default, and ``final_width`` the
+        default of a conic net (it stays None for a rectangular one).
+        """
+        preset = _preset_of(self)
         changes = {f.name: getattr(preset, f.name) for f in fields(Method)
                    if f.name not in ("name", "description") and getattr(self, f.name) is None}
-        if self.gate_bias is None and changes.get("gate_bias") is None:
-            changes["gate_bias"] = highway_gate_bias(max(1, self.depth - 1))
-        return dataclasses.replace(self, **changes)
+        r = dataclasses.replace(self, **changes)
+        if r.gate_bias is None:
+            r = dataclasses.replace(r, gate_bias=highway_gate_bias(max(1, r.blocks())))
+        if r.layer_form == "conic" and r.final_width is None:
+            default = min(r.width, max(r.width // 8, r.out_features))
+            r = dataclasses.replace(r, final_width=default)
+        return r
+
+    def blocks(self) -> int:
+        """Number of hidden blocks after the dense input layer (``depth`` for a resnet)."""
+        block = self.block if self.block is not None else _preset_of(self).block
+        return self.depth if BLOCKS.canonical(block) == "residual" else self.depth - 1
+
+    def layer_widths(self) -> list[int]:
+        """Output width of each hidden module, the dense input layer first (blocks() + 1)."""
+        r = self.resolved()
+        n = r.blocks() + 1
+        if r.layer_form != "conic" or n == 1:
+            return [r.width] * n
+        ratio = r.final_width / r.width
+        return [round(r.width * ratio ** (i / (n - 1))) for i in range(n)]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; ``FNNSpec.from_dict`` inverts it."""
@@ -211,7 +315,15 @@ class FNNSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FNNSpec:
-        """Build a spec from ``to_dict()`` output; an unknown key is an error."""
+        """Build a spec from ``to_dict()`` output; an unknown key is an error.
+
+        Missing fields take their defaults. A dict holding exactly the fields ``to_dict``
+        wrote before ``layer_form``, ``final_width``, ``block_form`` and ``bottleneck``
+        existed comes from the version in which a resnet's ``depth`` counted the dense
+        input layer too (depth d: d - 1 residual blocks). Its depth becomes d - 1, so a
+        saved resnet loads as the network it was trained as (a depth-1 one, which had no
+        residual block, as a dense net). Any other dict is taken as it is.
+        """
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -219,7 +331,12 @@ class FNNSpec:
                 f"Unknown FNNSpec field(s) {', '.join(map(repr, unknown))}. "
                 f"Known fields: {', '.join(sorted(known))}."
             )
-        return cls(**data)
+        spec = cls(**data)
+        if set(data) == _FIELDS_BEFORE_BLOCK_COUNT and spec.blocks() == spec.depth:
+            if spec.depth == 1:
+                return dataclasses.replace(spec, block="dense")
+            return dataclasses.replace(spec, depth=spec.depth - 1)
+        return spec
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -232,8 +349,11 @@ class FNNSpec:
 class FNN(nn.Module):
     """A deep feedforward network built from an :class:`FNNSpec`.
 
-    x -> input dropout -> hidden[0] (dense, in_features -> width)
-      -> hidden[1..depth-1] (the spec's block, width -> width) -> head (width -> out_features)
+    x -> input dropout -> hidden[0] (dense, in_features -> w_0)
+      -> hidden[1..B] (the spec's block, w_{i-1} -> w_i) -> head (w_B -> out_features)
+
+    with B = ``spec.blocks()`` (``depth`` residual blocks, ``depth - 1`` blocks of any
+    other kind) and w_i = ``spec.layer_widths()[i]`` (all ``width`` unless conic).
 
     ``forward`` returns raw outputs (logits or linear predictions); the likelihood passed
     to ``fnnlab.fit`` turns them into probabilities or means. ``hidden`` is an
@@ -249,15 +369,17 @@ class FNN(nn.Module):
         activation = _activation_factory(r)
         common = dict(activation=activation, norm=r.norm, dropout=r.dropout,
                       dropout_kind=r.dropout_kind, reparam=r.reparam)
-        hidden = [BLOCKS.create("dense", r.in_features, r.width, order=r.order, **common)]
-        extra = {"residual": {"branch_scale": r.branch_scale,
-                              "branch_layers": r.branch_layers},
+        widths = r.layer_widths()
+        hidden = [BLOCKS.create("dense", r.in_features, widths[0], order=r.order, **common)]
+        inner = round(r.bottleneck * r.width) if r.block_form == "diavolo" else r.width
+        extra = {"residual": {"branch_scale": r.branch_scale, "branch_layers": r.branch_layers,
+                              "hidden_features": max(1, inner)},
                  "highway": {"gate_bias": r.gate_bias},
                  "dense": {"order": r.order}}.get(BLOCKS.canonical(r.block), {})
-        for _ in range(r.depth - 1):
-            hidden.append(BLOCKS.create(r.block, r.width, r.width, **extra, **common))
+        for w_in, w_out in itertools.pairwise(widths):
+            hidden.append(BLOCKS.create(r.block, w_in, w_out, **extra, **common))
         self.hidden = nn.ModuleList(hidden)
-        self.head = REPARAMS.create(r.reparam, r.width, r.out_features)
+        self.head = REPARAMS.create(r.reparam, widths[-1], r.out_features)
         # Saved with the weights, so a loaded model does not redo its data-dependent init.
         self.register_buffer("data_initialized", torch.tensor(False))
         self.reset_parameters()
@@ -306,7 +428,7 @@ class FNN(nn.Module):
         return self
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The last hidden representation, shape (N, width)."""
+        """The last hidden representation, shape (N, spec.layer_widths()[-1])."""
         x = self.input_dropout(x)
         for block in self.hidden:
             x = block(x)
@@ -317,7 +439,8 @@ class FNN(nn.Module):
 
     def extra_repr(self) -> str:
         r = self._resolved
-        return f"method={r.method!r}, depth={r.depth}, width={r.width}, block={r.block!r}"
+        return (f"method={r.method!r}, depth={r.depth}, width={r.width}, block={r.block!r}, "
+                f"layer_form={r.layer_form!r}")
 
 
 def _reset_submodules(module: nn.Module) -> None:

@@ -176,12 +176,29 @@ class Dense(nn.Module):
                f"order={self.order!r}"
 
 
+def _check_hidden_features(hidden: int | None, features: int, branch_layers: int) -> int:
+    if hidden is None:
+        return features
+    if isinstance(hidden, bool) or not isinstance(hidden, int) or not 1 <= hidden <= features:
+        raise ValueError(f"hidden_features must be an int from 1 to features={features}, "
+                         f"got {hidden!r}.")
+    if branch_layers != 2 and hidden != features:
+        raise ValueError(f"hidden_features={hidden} needs branch_layers=2 (a one-layer branch "
+                         f"has no inner layer to narrow), got branch_layers={branch_layers}.")
+    return hidden
+
+
 @BLOCKS.register("residual", "resnet")
 class Residual(nn.Module):
     r"""Pre-activation residual block with optional constant branch scaling.
 
     y = x + s * F(x),   F(x) = W_2 act(norm_2(W_1 drop(act(norm_1(x)))))   (branch_layers=2)
                         F(x) = W_1 drop(act(norm_1(x)))                      (branch_layers=1)
+
+    With two linear maps, W_1 is (hidden_features x features) and W_2 (features x
+    hidden_features): ``hidden_features = features`` gives a rectangular block, a smaller
+    value a "diavolo" block (wide - narrow - wide, the SNN paper's name for a bottleneck
+    block; Klambauer et al. 2017, supplement A4).
 
     The two-layer branch is the "full pre-activation" unit of He et al. (2016); the
     one-layer branch is the resnet Balduzzi et al. (2017) analyse. Either way the skip
@@ -203,6 +220,9 @@ class Residual(nn.Module):
         Linear maps in the branch. With one, gradients stay correlated across inputs
         much longer with depth (0.6 at depth 24 with batch norm, against 0.07 for two;
         measured by ``fnnlab.diagnostics.shattered_gradients``).
+    hidden_features : int or None, default=None
+        Width of the branch's inner layer (between W_1 and W_2), 1 to ``features``;
+        None means ``features``. Needs ``branch_layers=2``.
     """
 
     def __init__(
@@ -217,10 +237,12 @@ class Residual(nn.Module):
         reparam: LayerLike = "none",
         branch_scale: float = 1.0,
         branch_layers: int = 2,
+        hidden_features: int | None = None,
     ) -> None:
         super().__init__()
         if branch_layers not in (1, 2):
             raise ValueError(f"branch_layers must be 1 or 2, got {branch_layers!r}.")
+        hidden_features = _check_hidden_features(hidden_features, in_features, branch_layers)
         if in_features != out_features:
             raise ValueError(
                 f"A residual block keeps the width (identity shortcut), got in_features="
@@ -231,6 +253,7 @@ class Residual(nn.Module):
         if branch_scale <= 0:
             raise ValueError(f"branch_scale must be > 0, got {branch_scale}.")
         self.features = in_features
+        self.hidden_features = hidden_features
         self.branch_scale = float(branch_scale)
         self.branch_layers = branch_layers
         self.norm1 = NORMS.create(norm, in_features)
@@ -238,12 +261,13 @@ class Residual(nn.Module):
         pieces = int(getattr(self.act1, "pieces", 1))
         if pieces != 1:
             raise ValueError("Maxout changes the width and cannot be used in a residual block.")
-        self.linear1 = REPARAMS.create(reparam, in_features, in_features)
+        inner = hidden_features if branch_layers == 2 else in_features
+        self.linear1 = REPARAMS.create(reparam, in_features, inner)
         self.drop = make_dropout(dropout_kind, dropout, self.act1)
         if branch_layers == 2:
-            self.norm2 = NORMS.create(norm, in_features)
+            self.norm2 = NORMS.create(norm, inner)
             self.act2 = ACTIVATIONS.create(activation)
-            self.linear2 = REPARAMS.create(reparam, in_features, in_features)
+            self.linear2 = REPARAMS.create(reparam, inner, in_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.linear1(self.drop(self.act1(self.norm1(x))))
@@ -252,8 +276,8 @@ class Residual(nn.Module):
         return x + self.branch_scale * h
 
     def extra_repr(self) -> str:
-        return (f"features={self.features}, branch_scale={self.branch_scale}, "
-                f"branch_layers={self.branch_layers}")
+        return (f"features={self.features}, hidden_features={self.hidden_features}, "
+                f"branch_scale={self.branch_scale}, branch_layers={self.branch_layers}")
 
 
 @BLOCKS.register("highway")
