@@ -380,6 +380,21 @@ def test_fit_many_stacks_conic_and_diavolo_nets_and_matches_fit(monkeypatch):
                                        atol=1e-5, msg=key)
 
 
+def test_every_paper_grid_point_is_a_valid_spec_for_every_preset():
+    from fnnlab.bench.grids import FIT_PARAMETERS, PAPER, grid_points, load_grid, method_grid
+
+    grid = load_grid(PAPER)
+    for method in METHODS.names():
+        points = grid_points(method_grid(grid, method, baseline=False))
+        for point in points:
+            arch = {k: v for k, v in point.items() if k not in FIT_PARAMETERS}
+            FNNSpec(in_features=4, out_features=2, method=method, **arch).layer_widths()
+    resnet = grid_points(method_grid(grid, "resnet", baseline=False))
+    assert len(resnet) == 5 * 3 * 3 * 2 * 2  # blocks, widths, lr, block form, bottleneck
+    highway = grid_points(method_grid(grid, "highway", baseline=False))
+    assert {p["gate_bias"] for p in highway} == {-1.0, -2.0, -3.0, -4.0}
+
+
 def test_build_rejects_a_non_spec():
     with pytest.raises(TypeError, match="FNNSpec"):
         build({"in_features": 3})

@@ -67,9 +67,9 @@ def highway_gate_bias(blocks: int) -> float:
 
     Srivastava, Greff & Schmidhuber initialize b_T negative, "e.g. -1, -3", so that a new
     network is biased towards carrying its input. They give values, not a rule; the
-    formula is ours. It follows from the carry argument above and spans their range (-1
-    for a few blocks, -3 to -4 for 20 to 50 blocks). The bias stays a hyperparameter:
-    the paper grid searches it (``fnnlab.bench.grids.PAPER``).
+    formula is ours: it follows from the carry argument above and covers their examples
+    (-1 for two blocks, -3 at 20, about -4 at 50). The bias stays a hyperparameter: the
+    paper grid searches it (``fnnlab.bench.grids.PAPER``).
 
     Parameters
     ----------
@@ -218,8 +218,8 @@ class Residual(nn.Module):
         The constant ``s`` multiplying the residual branch.
     branch_layers : {1, 2}, default=2
         Linear maps in the branch. With one, gradients stay correlated across inputs
-        much longer with depth (0.6 at depth 24 with batch norm, against 0.07 for two;
-        measured by ``fnnlab.diagnostics.shattered_gradients``).
+        much longer with depth (0.6 after 24 blocks with batch norm, against 0.03 for
+        two; measured by ``fnnlab.diagnostics.shattered_gradients``).
     hidden_features : int or None, default=None
         Width of the branch's inner layer (between W_1 and W_2), 1 to ``features``;
         None means ``features``. Needs ``branch_layers=2``.
