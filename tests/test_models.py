@@ -323,6 +323,21 @@ def test_old_resnet_spec_dicts_load_as_the_network_they_were_trained_as():
     assert FNNSpec.from_dict(current.to_dict()) == current
 
 
+def test_a_checkpoint_saved_before_the_block_count_loads_with_the_same_outputs(tmp_path):
+    import fnnlab as fl
+    from fnnlab.training.checkpoint import read, write
+
+    torch.manual_seed(0)
+    model = build(FNNSpec(in_features=5, out_features=2, depth=2, width=8, method="resnet"))
+    path = fl.save(model.eval(), tmp_path / "old.pt")
+    payload = read(path)
+    payload["spec"] = _old_dict(depth=3, width=8, method="resnet")  # the old count
+    write(payload, path)
+    loaded = fl.load(path).eval()
+    x = torch.randn(4, 5)
+    torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
