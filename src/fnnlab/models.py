@@ -314,8 +314,39 @@ def _input_dropout(r: FNNSpec) -> nn.Module:
                         ACTIVATIONS.create(_activation_factory(r)))
 
 
-def build(spec: FNNSpec) -> FNN:
-    """Build the network a spec describes (weights initialized, data init pending)."""
+def build(spec: FNNSpec, seed: int | None = None) -> FNN:
+    """Build the network a spec describes (weights initialized, data init pending).
+
+    Parameters
+    ----------
+    spec : FNNSpec
+        The architecture.
+    seed : int or None, default=None
+        None: the initial weights are drawn from torch's global generator, as any
+        ``torch.nn`` layer draws them. An int: they are drawn after seeding it with
+        ``seed``, inside ``torch.random.fork_rng``, so the same seed gives the same
+        weights and the caller's generator state is left as it was. This is the one
+        place that does "seed, then build" for ``fit_many``, bagging, the estimators,
+        the CLI and the benchmark.
+
+    Returns
+    -------
+    FNN
+        The network, in training mode.
+    """
     if not isinstance(spec, FNNSpec):
         raise TypeError(f"build expects an FNNSpec, got {type(spec).__name__}.")
-    return FNN(spec)
+    if seed is None:
+        return FNN(spec)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int or None, got {type(seed).__name__}.")
+    device = torch.get_default_device()
+    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+        # On the CPU only the CPU generator is seeded: torch.manual_seed would also queue
+        # the seed for every accelerator backend, whose state fork_rng(devices=[]) does
+        # not restore.
+        if device.type == "cpu":
+            torch.default_generator.manual_seed(seed)
+        else:
+            torch.manual_seed(seed)
+        return FNN(spec)

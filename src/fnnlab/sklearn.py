@@ -10,8 +10,8 @@ and :func:`fnnlab.training.fit` as the rest of fnnlab, so
     FNNClassifier(method="snn", depth=8, random_state=0).fit(X, y)
 
 trains the network that ``fit(build(FNNSpec(..., method="snn", depth=8)), (X, y),
-likelihood="categorical", seed=0)`` trains, with its weights initialized under
-``torch.manual_seed(0)``.
+likelihood="categorical", seed=0)`` trains, with its weights initialized by
+``build(spec, seed=0)``.
 
 The estimators do **not** scale their inputs, like scikit-learn's ``MLPClassifier``:
 self-normalizing networks (and every method here) assume standardized features, so
@@ -149,11 +149,9 @@ class _FNNEstimator(BaseEstimator):
         spec = self._spec(self.n_features_in_, n_outputs)
         if first:
             seed = self._seed()
-            # The initial weights come from torch's global generator; fork it so the fit
-            # is reproducible from random_state and leaves the caller's RNG untouched.
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                model = build(spec)
+            # Seeded inside fork_rng: reproducible from random_state, and the caller's
+            # RNG is left untouched.
+            model = build(spec, seed=seed)
             self.spec_ = spec
             self.model_ = model
             self.n_iter_ = 0

@@ -126,3 +126,13 @@ def test_checkpoint_stores_the_preprocessor_as_plain_values(csv, tmp_path):
     np.testing.assert_array_equal(
         fnnlab.data.Preprocessor.from_dict(extra["preprocessor"]).transform(rows),
         splits.preprocessor.transform(rows))
+
+
+def test_train_leaves_the_callers_global_rng_alone(csv, tmp_path, capsys):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    code = main(["train", str(csv), "--depth", "1", "--width", "4", "--epochs", "1",
+                 "--out", str(tmp_path / "m.pt"), "--no-progress", "--seed", "5"])
+    assert code == 0
+    assert torch.equal(torch.rand(3), expected)

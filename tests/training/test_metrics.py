@@ -49,3 +49,19 @@ def test_regression_metrics():
 def test_probability_metrics_need_probabilities():
     with pytest.raises(ValueError, match="needs class probabilities"):
         m("log_loss", Y, PRED, None)
+
+
+def test_roc_auc_takes_decision_values_and_auc_is_its_alias():
+    from sklearn.metrics import roc_auc_score
+
+    y = np.array([0, 1, 1, 0, 1, 0])
+    decision = np.array([-2.0, 0.5, 3.0, 0.1, -0.2, -1.0])  # (N,) binary decision function
+    assert m("auc", y, None, decision) == pytest.approx(roc_auc_score(y, decision))
+    assert METRICS.canonical("auc") == "roc_auc"
+    # Three score columns that do not sum to one, class 2 absent: the mean of the
+    # present classes' one-vs-rest AUCs, each ranking the rows by its own column.
+    scores = np.array([[3.0, -1, 0], [0, 2, 5], [1, 1, -4], [-1, 0, 2], [2, -2, 1]])
+    y3 = np.array([0, 1, 0, 1, 0])
+    want = np.mean([roc_auc_score(y3 == k, scores[:, k]) for k in (0, 1)])
+    assert m("roc_auc", y3, None, scores) == pytest.approx(want)
+    assert np.isnan(m("roc_auc", y3, None, np.full((5, 3), np.nan)))

@@ -107,8 +107,8 @@ def test_fit_many_trains_stacks_with_the_collector_paused(monkeypatch):
     from fnnlab.training.stacked import loop
 
     seen = []
-    real = loop._fit_stacked
-    monkeypatch.setattr(loop, "_fit_stacked",
+    real = loop.train_stack
+    monkeypatch.setattr(loop, "train_stack",
                         lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k))
     spec = fl.FNNSpec(in_features=3, out_features=2, depth=2, width=4)
     x, y = torch.randn(20, 3), torch.randint(0, 2, (20,))

@@ -165,10 +165,9 @@ def run_group(jobs: Sequence[Job]) -> list[dict[str, Any]]:
 
 
 def _run_stacked(jobs: list[Job]) -> list[dict[str, Any]]:
-    import inspect
-
     import fnnlab
     from fnnlab.bench.grids import FIT_PARAMETERS
+    from fnnlab.training.config import FitConfig
 
     start = time.perf_counter()
     first = jobs[0]
@@ -177,9 +176,9 @@ def _run_stacked(jobs: list[Job]) -> list[dict[str, Any]]:
                          "and protocol (one data split); group them with group_jobs.")
     splits = _classification_splits(first)
     specs = [_fnn_spec(job, splits, dict(job.params)) for job in jobs]
-    defaults = inspect.signature(fnnlab.fit).parameters
+    defaults = FitConfig.defaults()
     names = sorted({k for job in jobs for k in dict(job.params) if k in FIT_PARAMETERS})
-    lists = {name: [dict(job.params).get(name, defaults[name].default) for job in jobs]
+    lists = {name: [dict(job.params).get(name, defaults[name]) for job in jobs]
              for name in names}
     results = fnnlab.fit_many(specs, splits.train, splits.valid, seed=[j.seed for j in jobs],
                               progress=False, **lists)

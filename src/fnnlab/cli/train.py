@@ -81,7 +81,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     """Load, split, build, fit, score on the test split, save."""
-    import torch
 
     import fnnlab
     from fnnlab import data
@@ -105,8 +104,7 @@ def run(args: argparse.Namespace) -> int:
     spec = FNNSpec(in_features=splits.n_features, out_features=out_features, depth=args.depth,
                    width=args.width, method=args.method, dropout=args.dropout)
     lr = _LR[likelihood.task] if args.lr is None else args.lr
-    torch.manual_seed(args.seed)  # the documented seed of the initial weights
-    model = build(spec)
+    model = build(spec, seed=args.seed)  # the documented seed of the initial weights
     with warnings.catch_warnings():
         # A divergence is reported below as one line, not as a Python warning.
         warnings.simplefilter("ignore", RuntimeWarning)

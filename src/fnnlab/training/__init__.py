@@ -1,16 +1,21 @@
 """Training: the fit loop, optimizers and schedules, regularization, callbacks,
 checkpoints.
 
-One concept per file: ``fit.py`` (the loop, bagging), ``optimizers.py``,
+One concept per file: ``config.py`` (``FitConfig``, every training option),
+``fit.py`` (the loop), ``bagging.py`` (bagged ensembles, reached through
+``fit(..., bagging=n)``), ``record.py`` (what an epoch records), ``optimizers.py``,
 ``schedules.py``, ``regularization.py``, ``callbacks.py``, ``metrics.py``,
 ``checkpoint.py`` (save/load, atomic and pickle-safe), ``predict.py``, ``result.py``,
 ``stacked/`` (``fit_many``: many same-shaped networks trained as one vectorized model).
 """
 
-from fnnlab.training.bagging import Ensemble
+from fnnlab.training.bagging import Ensemble, fit_bagged
 from fnnlab.training.callbacks import Callback, EarlyStopping, FitState, ProgressBar
 from fnnlab.training.checkpoint import load, read, save
-from fnnlab.training.fit import fit, fit_bagged
+from fnnlab.training.checkpoint import load as load_model
+from fnnlab.training.checkpoint import save as save_model
+from fnnlab.training.config import FitConfig
+from fnnlab.training.fit import fit
 from fnnlab.training.metrics import METRICS
 from fnnlab.training.optimizers import OPTIMIZERS, make_optimizer
 from fnnlab.training.predict import predict, predict_proba
@@ -25,6 +30,7 @@ __all__ = [
     "Callback",
     "EarlyStopping",
     "Ensemble",
+    "FitConfig",
     "FitResult",
     "FitState",
     "ProgressBar",
@@ -33,9 +39,11 @@ __all__ = [
     "fit_bagged",
     "fit_many",
     "load",
+    "load_model",
     "make_optimizer",
     "predict",
     "predict_proba",
     "read",
     "save",
+    "save_model",
 ]

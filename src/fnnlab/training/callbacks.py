@@ -113,13 +113,16 @@ class EarlyStopping(Callback):
         self.best = math.inf
         self.wait = 0
 
-    def on_epoch_end(self, state: FitState, **kwargs: Any) -> None:
-        score = state.history[-1][state.monitor]
+    def update(self, score: float) -> bool:
+        """Record one epoch's monitored loss; True when training should stop."""
         if score < self.best - self.min_delta:
             self.best, self.wait = score, 0
-            return
+            return False
         self.wait += 1
-        if self.wait >= self.patience:
+        return self.wait >= self.patience
+
+    def on_epoch_end(self, state: FitState, **kwargs: Any) -> None:
+        if self.update(state.history[-1][state.monitor]):
             state.stop = True
             state.stop_reason = "early_stopping"
 

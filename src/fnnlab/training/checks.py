@@ -7,17 +7,18 @@ what it got and what to pass instead, before any training starts.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from fnnlab.likelihoods import Likelihood
+from fnnlab.likelihoods import Likelihood, resolve
 from fnnlab.training.inputs import as_xy
 from fnnlab.training.metrics import METRICS, default_metrics
 
-__all__ = ["check_metrics", "check_nonnegative", "check_outputs", "check_positive_int",
-           "prepare_data", "resolve_device"]
+__all__ = ["TrainingData", "check_metrics", "check_nonnegative", "check_outputs",
+           "check_positive_int", "load_data", "prepare_data", "resolve_device"]
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -114,3 +115,38 @@ def check_metrics(metrics: Sequence[str] | None, lik: Likelihood) -> tuple[str, 
             raise ValueError(f"Metric {name!r} needs a classification likelihood, not "
                              f"{lik.name!r}.")
     return metrics
+
+
+@dataclass
+class TrainingData:
+    """A run's checked data on its device, and what the data decide about the run.
+
+    ``x``, ``y`` (targets in the likelihood's form), ``xv``, ``yv`` (None without a
+    validation set), ``n_classes``, one likelihood per network in ``likelihoods`` (they
+    may differ in label smoothing only) and the validation ``metrics``.
+    """
+
+    x: Tensor
+    y: Tensor
+    xv: Tensor | None
+    yv: Tensor | None
+    n_classes: int | None
+    likelihoods: list[Likelihood]
+    metrics: tuple[str, ...]
+
+
+def load_data(train: Any, valid: Any, configs: Sequence[Any], device: torch.device
+              ) -> TrainingData:
+    """Check ``train`` and ``valid`` and resolve each config's likelihood (see ``fit``).
+
+    ``configs`` are :class:`~fnnlab.training.config.FitConfig` objects, one per network
+    trained on this data; the first decides the metrics and the target form.
+    """
+    x, y, n_classes = as_xy(train, "train")
+    liks = [resolve(c.likelihood, y, **({"label_smoothing": c.label_smoothing}
+                                        if c.label_smoothing else {})) for c in configs]
+    y, xv, yv, n_classes = prepare_data(x, y, n_classes, valid, liks[0])
+    metrics = check_metrics(configs[0].metrics, liks[0])
+    if xv is not None:
+        xv, yv = xv.to(device), yv.to(device)
+    return TrainingData(x.to(device), y.to(device), xv, yv, n_classes, liks, metrics)

@@ -10,12 +10,15 @@ name               definition                                      needs
 =================  ==============================================  ==========
 accuracy           fraction of correct classes                     y_pred
 balanced_accuracy  mean of the per-class recalls                   y_pred
-roc_auc            area under the ROC curve (binary; one-vs-rest   y_proba
-                   macro average for more classes)
+roc_auc, auc       area under the ROC curve (binary; one-vs-rest   y_proba
+                   mean over the classes present for more)         (or scores)
 log_loss           mean -log p(y_true) (the categorical NLL)       y_proba
 mse, mae           mean squared / absolute error                   y_pred
 r2                 1 - SS_res / SS_tot (coefficient of determination) y_pred
 =================  ==============================================  ==========
+
+These are also the benchmark's scores (``fnnlab.bench``): accuracy, balanced accuracy
+and ROC AUC of each fitted model on the validation and test splits.
 """
 
 from __future__ import annotations
@@ -54,18 +57,26 @@ def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray,
 
 @METRICS.register("roc_auc", "auc")
 def roc_auc(y_true: np.ndarray, y_pred: np.ndarray, y_proba: np.ndarray | None) -> float:
-    """ROC AUC; one-vs-rest macro average for more than two classes. NaN if one class."""
-    proba = _need_proba("roc_auc", y_proba)
-    present = np.unique(y_true)
-    if present.size < 2:
+    """ROC AUC of class scores; the one-vs-rest mean over the classes present.
+
+    ``y_proba`` holds probabilities or any other class scores (decision values need
+    not sum to one), shape (N, n_classes), or (N,) for a binary decision function.
+    The AUC of class k ranks the rows by column k. Two classes: class 1's AUC (class
+    0's is the same value). More: the mean over the classes present in ``y_true``,
+    which for probabilities equals scikit-learn's ``roc_auc_score(multi_class="ovr",
+    average="macro")``. NaN with fewer than two classes present or non-finite scores.
+    """
+    scores = np.asarray(_need_proba("roc_auc", y_proba), dtype=float)
+    if scores.ndim == 1:
+        scores = np.stack([-scores, scores], axis=1)
+    if not np.isfinite(scores).all():
         return float("nan")
-    if present.size < proba.shape[1]:
-        # sklearn's OvR needs every column's class present; score the present ones.
-        proba = proba[:, present] / proba[:, present].sum(1, keepdims=True)
-        y_true = np.searchsorted(present, y_true)
-    if proba.shape[1] == 2:
-        return float(skm.roc_auc_score(y_true, proba[:, 1]))
-    return float(skm.roc_auc_score(y_true, proba, multi_class="ovr", average="macro"))
+    y_true = np.asarray(y_true)
+    aucs = [skm.roc_auc_score(y_true == k, scores[:, k]) for k in range(scores.shape[1])
+            if 0 < np.sum(y_true == k) < len(y_true)]
+    if scores.shape[1] == 2 and aucs:
+        aucs = aucs[-1:]
+    return float(np.mean(aucs)) if aucs else float("nan")
 
 
 @METRICS.register("log_loss", "nll")

@@ -1,6 +1,7 @@
 """Stacked training: many same-shaped networks trained at once as one vectorized model.
 
-``loop.py`` (``fit_many``, the memory estimate), ``model.py`` (``StackedModel``, the
+``loop.py`` (``fit_many``: grouping, the memory estimate), ``run.py`` (the stacked
+training loop, also ``fit``'s for a stack of one), ``model.py`` (``StackedModel``, the
 batched layers), ``fused.py`` (a dense block's linear map + activation as one autograd
 node), ``kernels.py`` with ``linear_act.c`` (its native kernels, compiled at first use),
 ``optim.py`` (torch.optim's rules with per-member learning rates), ``losses.py``

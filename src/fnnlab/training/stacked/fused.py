@@ -13,18 +13,20 @@ act′ is computed from the output, as torch's in-place ``relu_``/``elu_`` do: f
 ELU family scale · α eˣ = y + scale · α where x ≤ 0. Against ``baddbmm`` followed by
 ATen's ``elu_`` this saves the bias broadcast copy, ATen's slow ``expm1`` and the bias
 gradient's separate ``sum`` (:mod:`~fnnlab.training.stacked.kernels` has the figures).
-Writing g_z over y, whose lines the pass reads anyway, instead of into a fresh tensor
-saved another 8 % of the step time. So after ``backward`` a fused block's output
+g_z is written over y, whose cache lines the pass reads anyway, instead of into a
+fresh (K, N, out) tensor that would have to be allocated and touched. So after
+``backward`` a fused block's output
 tensor holds the gradient of its pre-activation: read activations before backward
 (autograd itself is protected: the output's version counter is bumped).
 
 Plain SGD (no momentum, weight decay, clipping, L1 or weight noise) goes one step
-further: ``fit_many`` sets :attr:`StackedLinearAct.sgd_step` to −ε per member, and the
-backward pass replaces ∂W = bmm(xᵀ, g_z) by W ← W + bmm(xᵀ, −ε g_z) and b ← b − ε ∂b
-while W, x and g_z are in cache, returning no gradient for them (the optimizer skips
-those parameters). ∂W never goes through memory: the benchmark call was 1.28× faster
-than at the start of that session, with these steps and the kernels together, and its
-peak memory fell from about 75 to 62 MiB.
+further: the stacked loop (``fit_many``, and ``fit`` for a stack of one) sets
+:attr:`StackedLinearAct.sgd_step` to −ε per member, and the backward pass replaces
+∂W = bmm(xᵀ, g_z) by W ← W + bmm(xᵀ, −ε g_z) and b ← b − ε ∂b while W, x and g_z are
+in cache, returning no gradient for them (the optimizer skips those parameters). So
+∂W is never written to memory and read back by the optimizer, and the peak memory
+holds no (K, in, out) gradient per layer (``benchmarks/BENCHMARKS.md`` has the
+figures).
 
 Where the kernels are unavailable (no C compiler, ``FNNLAB_NATIVE_KERNELS=0``) or the
 tensors are not float32 on the CPU, :class:`StackedLinearAct` runs the same layer with

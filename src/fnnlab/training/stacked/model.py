@@ -2,9 +2,11 @@ r"""K same-shaped networks as one module whose tensors carry a leading member di
 
 :class:`StackedModel` takes K built networks (same architecture, any weights) and
 returns one module that maps a stacked batch (K, N, F) to stacked outputs (K, N, out),
-member k seeing only its own rows ``x[k]``. Containers (the FNN, dense, residual and
-highway blocks) are kept as they are: their ``forward`` only broadcasts, so it runs on
-(K, N, F) tensors unchanged. Every leaf that holds state is replaced by a stacked twin:
+member k seeing only its own rows ``x[k]``. Containers (the FNN, residual and highway
+blocks) are kept as they are: their ``forward`` only broadcasts, so it runs on
+(K, N, F) tensors unchanged; a dense block becomes a :class:`StackedDense`, which runs
+the same steps and skips the ``nn.Identity`` ones. Every leaf that holds state is
+replaced by a stacked twin:
 
 ===========================  ==========================================================
 member leaf                  stacked twin (member k's tensors are slice k)
@@ -62,7 +64,7 @@ from fnnlab.theory import alpha_dropout_affine
 from fnnlab.training.stacked.fused import StackedLinearAct
 from fnnlab.training.stacked.kernels import Activation
 
-__all__ = ["NotStackable", "StackedModel"]
+__all__ = ["NotStackable", "StackedDense", "StackedModel"]
 
 View = Callable[[Tensor, int], Tensor]
 
@@ -318,27 +320,45 @@ def _inplace_twin(act: nn.Module) -> nn.Module | None:
     return None
 
 
-def _fuse_linear_act(block: Dense) -> None:
-    """Make a stacked Dense block's linear map and in-place activation one fused node.
+class StackedDense(nn.Module):
+    """A stacked :class:`~fnnlab.nn.Dense` block: its linear map, then its other steps.
 
-    Only when nothing but Identity runs between them (no norm before the activation);
-    see :mod:`fnnlab.training.stacked.fused`.
+    Holds the block's (stacked) submodules under the same names and runs them in the
+    block's ``order``, skipping those that are ``nn.Identity``: each would cost a module
+    call per layer and step. When the activation directly follows the linear map (no
+    normalization in between), the two become one fused
+    :class:`~fnnlab.training.stacked.fused.StackedLinearAct` node.
     """
-    steps = block._steps
-    between = steps[:steps.index("act")]
-    if type(block.linear) is not StackedLinear or block.linear.bias is None or \
-            not all(type(getattr(block, step)) is nn.Identity for step in between):
-        return
-    if type(block.act) is InplaceReLU:
-        spec = Activation.relu()
-    elif type(block.act) is InplaceELU:
-        spec = Activation.elu(block.act.alpha, block.act.scale)
-    else:
-        return
-    block.linear = StackedLinearAct(block.linear, block.act, spec)
-    block.act = nn.Identity()
-    # Dense.forward calls each step in turn; Identity steps cost a module call each.
-    block._steps = tuple(step for step in steps if type(getattr(block, step)) is not nn.Identity)
+
+    def __init__(self, block: Dense) -> None:
+        super().__init__()
+        steps = tuple(block.order.split("_")[1:])  # Dense's order: "linear_" + its steps
+        self.linear = block.linear
+        for step in steps:
+            setattr(self, step, getattr(block, step))
+        self._fuse(steps)
+        self.steps = tuple(step for step in steps
+                           if type(getattr(self, step)) is not nn.Identity)
+
+    def _fuse(self, steps: tuple[str, ...]) -> None:
+        between = steps[:steps.index("act")]
+        if type(self.linear) is not StackedLinear or self.linear.bias is None or \
+                not all(type(getattr(self, step)) is nn.Identity for step in between):
+            return
+        if type(self.act) is InplaceReLU:
+            spec = Activation.relu()
+        elif type(self.act) is InplaceELU:
+            spec = Activation.elu(self.act.alpha, self.act.scale)
+        else:
+            return
+        self.linear = StackedLinearAct(self.linear, self.act, spec)
+        self.act = nn.Identity()
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.linear(x)
+        for step in self.steps:
+            x = getattr(self, step)(x)
+        return x
 
 
 _DROPOUTS = (nn.Dropout, AlphaDropout, GaussianDropout)
@@ -460,6 +480,8 @@ class StackedModel(nn.Module):
                 module._modules[name] = leaf(children, st)
             elif next(child.children(), None) is not None:
                 self._stack_container(child, children, path)
+                if isinstance(child, Dense):
+                    module._modules[name] = StackedDense(child)
             elif any(True for _ in child.parameters(recurse=False)) or \
                     any(b is not None for b in child._buffers.values()):
                 raise NotStackable(f"{path}: {type(child).__name__} has no stacked version; "
@@ -473,8 +495,6 @@ class StackedModel(nn.Module):
                 twin = _inplace_twin(child)
                 if twin is not None:
                     module._modules[name] = twin
-        if isinstance(module, Dense):
-            _fuse_linear_act(module)
 
     def forward(self, x: Tensor) -> Tensor:
         """(K, N, in_features) -> (K, N, out_features); member k sees only ``x[k]``."""
@@ -484,6 +504,10 @@ class StackedModel(nn.Module):
         """The stacked weight matrices, (K, in, out), in the members' parameter order."""
         return [link.tensor for link in self.links if link.matrix and
                 isinstance(link.tensor, nn.Parameter) and link.tensor.requires_grad]
+
+    def fused_layers(self) -> list[StackedLinearAct]:
+        """The fused dense layers, whose ``sgd_step`` plain SGD sets."""
+        return [m for m in self.modules() if isinstance(m, StackedLinearAct)]
 
     def trainable(self) -> list[nn.Parameter]:
         """The stacked trainable parameters."""
