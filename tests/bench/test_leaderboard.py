@@ -140,5 +140,9 @@ def test_bad_results_get_clear_errors():
         leaderboard(good, anchor="rf")
     with pytest.raises(ValueError, match="'n_train'"):
         leaderboard(good.assign(train_seconds=1.0))
+    with pytest.raises(ValueError, match="'roc_auc' is a score"):
+        leaderboard(good.rename(columns={"error": "roc_auc"}), error="roc_auc")
+    board = leaderboard(good.rename(columns={"error": "rmse"}), error="rmse", n_bootstrap=0)
+    assert board["method"].tolist() == ["a", "b"]
     with pytest.raises(ValueError, match="at least 2 methods"):
         leaderboard(good[good.method == "a"])

@@ -33,6 +33,7 @@ from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
 from fnnlab.bench.stats import ranks
+from fnnlab.training.metrics import LOWER_IS_BETTER, METRICS
 
 ELO_SCALE = 400.0
 ELO_ANCHOR = 1000.0
@@ -140,6 +141,8 @@ def leaderboard(
         method missing on a fold, or with a NaN error, sits out that fold's duels.
     error : str, default="error"
         The column to compare; lower is better and it must be >= 0 (improvability).
+        A score column (``"roc_auc"``, ``"accuracy"``) is refused: convert it with
+        ``fnnlab.training.metrics.to_error`` first.
     anchor : str, optional
         The method pinned at Elo 1000 (TabArena: the default random forest, here
         ``"rf"``); default the mean Elo is 1000.
@@ -197,6 +200,10 @@ def _error_matrix(results: pd.DataFrame, error: str) -> tuple[pd.DataFrame, pd.S
     """(dataset, fold) x method errors, and each row's weight 1 / folds of its data set."""
     if not isinstance(results, pd.DataFrame):
         raise TypeError(f"results must be a DataFrame, got {type(results).__name__}.")
+    if error in METRICS and METRICS.canonical(error) not in LOWER_IS_BETTER:
+        raise ValueError(f"Column {error!r} is a score (higher is better) and the leaderboard "
+                         f"compares errors; pass results.assign(error=fnnlab.training.metrics."
+                         f"to_error({error!r}, results[{error!r}])).")
     missing = [c for c in ("dataset", "method", error) if c not in results.columns]
     if missing:
         raise ValueError(f"results lacks the column(s) {missing}; it has {list(results.columns)}.")
