@@ -158,7 +158,7 @@ def fit(
     epochs : int, default=100
         Number of passes over ``train``.
     batch_size : int, default=64
-        Minibatch size |B|. A trailing batch of a single row is skipped (batch norm
+        Minibatch size ``|B|``. A trailing batch of a single row is skipped (batch norm
         cannot train on one row); every row is still seen in other epochs.
     early_stopping : int or None
         Patience: stop after this many epochs without a lower monitored loss
@@ -177,7 +177,7 @@ def fit(
     weight_decay : float
         L2 coefficient λ, J + λ/2 ‖θ‖² (decoupled for "adamw").
     l1 : float
-        L1 coefficient: J + l1 Σ|w| over the weight matrices.
+        L1 coefficient: ``J + l1 Σ|w|`` over the weight matrices.
     max_norm : float or None
         Constrain each unit's incoming weight vector to ‖w‖ ≤ max_norm after every step.
     input_noise, weight_noise : float
