@@ -81,6 +81,8 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "show_memory": False,
+    # Show what examples print, not the repr of a last expression (ax.legend()).
+    "capture_repr": (),
     "matplotlib_animations": False,
     "reset_modules": ("matplotlib", "fnnlab_gallery.reset_torch"),
     "image_scrapers": ("fnnlab_gallery.fnnlab_figures", "matplotlib"),

@@ -37,7 +37,7 @@ shoot() {  # PAGE OUT.png WIDTH,HEIGHT
 }
 
 shoot index.html site-front.png 1280,1100
-shoot auto_examples/plot_signal_propagation.html site-gallery.png 1280,1500
+shoot auto_examples/plot_signal_propagation.html site-gallery.png 1280,2000
 
 python="$(dirname "$0")/../.venv/bin/python"
 [ -x "$python" ] || python=python3

@@ -29,7 +29,7 @@ datasets = [str(p) for p in uci] if all(p.exists() for p in uci) else ["wine", "
 print("data sets:", [Path(d).name for d in datasets])
 
 grid = {"fnn": {"depth": [4], "width": [64], "lr": [0.01, 0.1], "dropout": [0.0],
-                "epochs": [15 if QUICK else 30], "batch_size": [32], "early_stopping": [5]}}
+                "epochs": [15 if QUICK else 20], "batch_size": [32], "early_stopping": [5]}}
 result = fl.bench.compare(methods=["snn", "msra", "batchnorm"], datasets=datasets,
                           baselines=["svm", "rf"], grid=grid, seeds=2 if QUICK else 3,
                           jobs=1, progress=False)

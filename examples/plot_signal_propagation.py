@@ -6,9 +6,10 @@ The forward signal of a deep network either stays at a fixed point, dies, or
 explodes from layer to layer. Self-normalizing networks (SELU activation,
 LeCun-normal weights, Klambauer et al. 2017) are built so that the mean and variance
 of every layer's output are pulled towards (0, 1). A ReLU network with He
-initialization (``msra``) keeps the second moment on average, but its mean drifts
-and its variance wanders with depth; a ReLU network with LeCun weights (half the
-variance He uses) loses half the signal in every layer.
+initialization (``msra``) keeps the second moment on average, but its outputs are
+non-negative, so their mean is far from 0 and wanders with depth, and nothing
+pulls the variance back; a ReLU network with LeCun weights (half the variance He
+uses) loses half the signal in every layer.
 
 :func:`fnnlab.diagnostics.signal_propagation` reads the per-layer statistics on one
 batch, and :func:`fnnlab.plots.signal_by_depth` draws them.

@@ -12,8 +12,11 @@ subcommand, formatted by the parsers themselves.
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import inspect
 import os
+import shutil
 import types
 from pathlib import Path
 from typing import TypeVar
@@ -33,20 +36,43 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("fnnlab.report", "Reports", "Self-contained HTML reports."),
     ("fnnlab.registry", "Registries", "Lookup by name with did-you-mean errors."),
     ("fnnlab.experiments.grid_lstm", "Grid LSTM experiments", "Parity and addition tasks."),
+    # The harness's parts, for users who build their own comparison from them.
+    ("fnnlab.bench.protocol", "Comparison protocol", "Jobs, how one runs, grid-point choice."),
+    ("fnnlab.bench.grids", "Comparison grids", "Hyperparameter grids as data."),
+    ("fnnlab.bench.stats", "Comparison statistics", "Ranks, Wilcoxon, Friedman, Nemenyi."),
+    ("fnnlab.bench.baselines", "Baselines", "The classical ML baselines."),
+    ("fnnlab.bench.runner", "Runners", "Local processes, Dask or Ray."),
+    ("fnnlab.bench.store", "Result store", "One SQLite row per finished job."),
+    ("fnnlab.training.stacked", "Stacked training", "Many same-shaped networks as one model."),
 )
 
 
 def public_names(module: types.ModuleType) -> list[str]:
-    """``module.__all__``, or the public names the module itself defines."""
+    """``module.__all__``, or the public names the module's own code defines."""
     names = getattr(module, "__all__", None)
     if names is None:
-        names = [
-            name for name, obj in vars(module).items()
-            if not name.startswith("_") and not isinstance(obj, types.ModuleType)
-            and not isinstance(obj, TypeVar)
-            and getattr(obj, "__module__", None) == module.__name__
-        ]
-    return sorted(names, key=str.lower)
+        # Read the source rather than vars(): a constant (METHODS = Registry(...)) has
+        # no __module__ of its own, and plain imports must not count.
+        tree = ast.parse(inspect.getsource(module))
+        names = []
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.append(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names += [t.id for t in targets if isinstance(t, ast.Name)]
+            elif isinstance(node, ast.ImportFrom):
+                # "from m import f as f" is the explicit re-export (fnnlab.plots).
+                names += [a.name for a in node.names if a.asname == a.name]
+        names = [n for n in names
+                 if not n.startswith("_") and not _is_type_alias(getattr(module, n))]
+    return sorted(set(names), key=str.lower)
+
+
+def _is_type_alias(obj: object) -> bool:
+    # Annotations' shorthands (Grid = dict[...], Correction = Literal[...]) are not API
+    # objects, and autodoc cannot document them as classes.
+    return isinstance(obj, (TypeVar, types.GenericAlias)) or type(obj).__module__ == "typing"
 
 
 def _is_shared(obj: object) -> bool:
@@ -134,9 +160,20 @@ def _top_level(owners: dict[int, str]) -> str:
 def _cli_page() -> str:
     from fnnlab import cli
 
-    # argparse wraps help to $COLUMNS; fix it so the page does not depend on the terminal.
-    os.environ["COLUMNS"] = "90"
-    parser, _ = cli._build_parser()
+    # argparse wraps help to $COLUMNS - 2; fix it so the page does not depend on the
+    # terminal, and so the lines fit the theme's code block without scrolling.
+    columns = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "76"
+    try:
+        return _cli_text(cli._build_parser()[0])
+    finally:
+        if columns is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = columns
+
+
+def _cli_text(parser: argparse.ArgumentParser) -> str:
     lines = ["Command line", "============", "",
              "Every subcommand only parses its arguments and calls the library functions "
              "documented in this reference, so the command line and Python give the same "
@@ -161,6 +198,9 @@ def generate(app: object, config: object = None) -> None:
     """Write ``api/*.rst`` and ``api/cli.rst`` under the source directory."""
     out = Path(app.srcdir) / "api"  # type: ignore[attr-defined]
     out.mkdir(exist_ok=True)
+    # autosummary writes a stub per name but never deletes one: a name that left an
+    # __all__ would leave an orphan page, which is a warning.
+    shutil.rmtree(out / "generated", ignore_errors=True)
     owners = _owners()
     pages = ["fnnlab"]
     _write(out / "fnnlab.rst", _top_level(owners))
@@ -176,7 +216,29 @@ def generate(app: object, config: object = None) -> None:
     _write(out / "index.rst", "\n".join(index) + "\n")
 
 
+def describe_data(app: object, what: str, name: str, obj: object, options: object,
+                  lines: list[str]) -> None:
+    """Replace the docstring a module constant inherits from its type by what it holds.
+
+    autodoc shows ``tuple.__doc__`` for a tuple constant and the ``Registry`` class
+    docstring for a registry instance; neither says anything about the constant.
+    """
+    if what not in ("data", "attribute") or isinstance(obj, type) or callable(obj):
+        return
+    inherited = inspect.getdoc(type(obj)) or ""
+    if not lines or "\n".join(lines).strip() != inherited.strip():
+        return
+    lines.clear()
+    names = getattr(obj, "names", None)
+    if callable(names):
+        listed = ", ".join(f"``{n}``" for n in names())
+        lines += [f"A :class:`~fnnlab.registry.Registry` of {getattr(obj, 'kind', 'entries')}"
+                  f" entries, looked up by name: {listed}.", ""]
+
+
 def setup(app: object) -> dict[str, object]:
+    # Before numpydoc (priority 500) rewrites the docstring into its sections.
+    app.connect("autodoc-process-docstring", describe_data, priority=100)  # type: ignore[attr-defined]
     # At config-inited, before Sphinx lists the source files, so the pages written
     # here are read and autosummary sees their directives.
     app.connect("config-inited", generate)  # type: ignore[attr-defined]
