@@ -16,10 +16,11 @@ import ast
 import importlib
 import inspect
 import os
+import pkgutil
 import shutil
 import types
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 # (module, title, one-line summary); the order decides which section owns a shared name.
 SECTIONS: tuple[tuple[str, str, str], ...] = (
@@ -91,6 +92,42 @@ def _owners() -> dict[int, str]:
             if _is_shared(obj) and not isinstance(obj, types.ModuleType):
                 owners.setdefault(id(obj), f"{modname}.{name}")
     return owners
+
+
+def _aliases(owners: dict[int, str]) -> dict[str, str]:
+    """Other names of each documented object -> the name of its page.
+
+    ``fnnlab.fit`` is documented as ``fnnlab.training.fit``, and a docstring may name
+    an object by where it is defined (``fnnlab.training.fit.fit``); both should link.
+    """
+    import fnnlab
+
+    aliases: dict[str, str] = {}
+    for modname in ["fnnlab"] + [section[0] for section in SECTIONS]:
+        module = fnnlab if modname == "fnnlab" else importlib.import_module(modname)
+        for name in public_names(module):
+            obj = getattr(module, name)
+            owner = owners.get(id(obj)) if _is_shared(obj) else None
+            if owner is None:
+                continue
+            aliases.setdefault(f"{modname}.{name}", owner)
+            defined = f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"
+            aliases.setdefault(defined, owner)
+    return {alias: owner for alias, owner in aliases.items() if alias != owner}
+
+
+_ALIASES: dict[str, str] = {}
+
+
+def resolve_alias(app: Any, env: Any, node: Any, contnode: Any) -> Any:
+    """Resolve a Python reference that names a documented object by another name."""
+    if node.get("refdomain") != "py":
+        return None
+    target = _ALIASES.get(node.get("reftarget", ""))
+    if target is None:
+        return None
+    return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, "obj", target,
+                                             node, contnode)
 
 
 def _autosummary(names: list[str], toctree: bool) -> str:
@@ -165,12 +202,31 @@ def _cli_page() -> str:
     columns = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "76"
     try:
-        return _cli_text(cli._build_parser()[0])
+        return _cli_text(_cli_parser(cli))
     finally:
         if columns is None:
             del os.environ["COLUMNS"]
         else:
             os.environ["COLUMNS"] = columns
+
+
+def _cli_parser(cli: types.ModuleType) -> argparse.ArgumentParser:
+    """The ``fnnlab`` parser with every subcommand, as ``fnnlab --help`` builds it.
+
+    Falls back to the package's documented protocol (each ``fnnlab.cli.<name>``
+    module has ``add_parser(subparsers)``) if the private builder is renamed.
+    """
+    build = getattr(cli, "_build_parser", None)
+    if build is not None:
+        built = build()
+        return built[0] if isinstance(built, tuple) else built
+    parser = argparse.ArgumentParser(prog="fnnlab")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in pkgutil.iter_modules(cli.__path__):
+        module = importlib.import_module(f"fnnlab.cli.{info.name}")
+        if hasattr(module, "add_parser"):
+            module.add_parser(subparsers)
+    return parser
 
 
 def _cli_text(parser: argparse.ArgumentParser) -> str:
@@ -202,6 +258,8 @@ def generate(app: object, config: object = None) -> None:
     # __all__ would leave an orphan page, which is a warning.
     shutil.rmtree(out / "generated", ignore_errors=True)
     owners = _owners()
+    _ALIASES.clear()
+    _ALIASES.update(_aliases(owners))
     pages = ["fnnlab"]
     _write(out / "fnnlab.rst", _top_level(owners))
     for modname, title, summary in SECTIONS:
@@ -239,6 +297,7 @@ def describe_data(app: object, what: str, name: str, obj: object, options: objec
 def setup(app: object) -> dict[str, object]:
     # Before numpydoc (priority 500) rewrites the docstring into its sections.
     app.connect("autodoc-process-docstring", describe_data, priority=100)  # type: ignore[attr-defined]
+    app.connect("missing-reference", resolve_alias)  # type: ignore[attr-defined]
     # At config-inited, before Sphinx lists the source files, so the pages written
     # here are read and autosummary sees their directives.
     app.connect("config-inited", generate)  # type: ignore[attr-defined]
