@@ -5,15 +5,15 @@ parameters of a model distribution ``q(y | x; θ)``, and maximum likelihood give
 cost ``J(θ) = E_{(x, y) ~ p̂} [-log q(y | x; θ)]``. The choice of ``q`` fixes both the
 output unit (how ``z`` becomes a parameter) and the loss:
 
-==========  =========================  =======================  ======================
-name        q(y | x)                   output unit              loss (per sample)
-==========  =========================  =======================  ======================
-gaussian    N(y | z, σ²)               linear                   (y - z)²  (MSE)
-laplace     Laplace(y | z, γ)          linear                   |y - z|   (MAE)
-bernoulli   Bernoulli(y | σ(z))        sigmoid                  BCE on the logit z
-categorical Categorical(softmax(z/T))  softmax, temperature T   cross-entropy
-poisson     Poisson(y | ζ(z))          softplus ζ (a rate > 0)  ζ(z) - y log ζ(z)
-==========  =========================  =======================  ======================
+===========  =========================  =======================  ======================
+name         q(y | x)                   output unit              loss (per sample)
+===========  =========================  =======================  ======================
+gaussian     N(y | z, σ²)               linear                   (y - z)²  (MSE)
+laplace      Laplace(y | z, γ)          linear                   ``|y - z|`` (MAE)
+bernoulli    Bernoulli(y | σ(z))        sigmoid                  BCE on the logit z
+categorical  Categorical(softmax(z/T))  softmax, temperature T   cross-entropy
+poisson      Poisson(y | ζ(z))          softplus ζ (a rate > 0)  ζ(z) - y log ζ(z)
+===========  =========================  =======================  ======================
 
 Each entry of :data:`LIKELIHOODS` is a class whose instances provide ``loss(outputs,
 target)`` (a scalar, the mean over the batch), ``predict(outputs)`` (the statistic the
@@ -171,10 +171,11 @@ class Gaussian(Likelihood):
 class Laplace(Likelihood):
     r"""Laplace likelihood with a linear output unit: absolute error.
 
-    q(y | x) = Laplace(y | z, γ) = exp(-|y - z| / γ) / (2γ), so -log q = |y - z| / γ +
-    log 2γ. Minimizing it is minimizing the mean absolute error. The stationarity
-    condition ∫ sign(y - z) p(y | x) dy = 0 means P(y ≤ z | x) = P(y ≥ z | x): the unit
-    predicts the conditional median, which makes the fit robust to outliers.
+    ``q(y | x) = Laplace(y | z, γ) = exp(-|y - z| / γ) / (2γ)``, so
+    ``-log q = |y - z| / γ + log 2γ``. Minimizing it is minimizing the mean absolute
+    error. The stationarity condition ∫ sign(y - z) p(y | x) dy = 0 means
+    P(y ≤ z | x) = P(y ≥ z | x): the unit predicts the conditional median, which makes
+    the fit robust to outliers.
 
     References
     ----------

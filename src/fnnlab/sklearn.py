@@ -310,7 +310,7 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         The class labels, sorted.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names, when ``X`` was a DataFrame with string column names.
     spec_ : FNNSpec
         The architecture that was built.

@@ -300,9 +300,11 @@ class Preprocessor:
 class TargetScaler:
     """Standardize regression targets and map predictions back to their units.
 
-    transform:          t = (y - mean) / std     (per target column; std = 1 for a
-                                                  constant target, Note [constant columns])
-    inverse_transform:  y = mean + std * t
+    ::
+
+        transform:          t = (y - mean) / std     (per target column; std = 1 for a
+                                                      constant target, Note [constant columns])
+        inverse_transform:  y = mean + std * t
 
     A network whose last layer starts with unit-scale outputs (LeCun-normal init,
     SELU's fixed point) meets targets of unit scale, so the first squared errors and

@@ -36,7 +36,7 @@ DataLike = Table | pd.DataFrame | tuple[Any, Any]
 
 @dataclass(frozen=True, eq=False)
 class Splits:
-    """Train, validation and test `Dataset`s of one data set, plus how they were made.
+    """Train, validation and test ``Dataset`` parts of one data set, plus how they were made.
 
     Parameters
     ----------

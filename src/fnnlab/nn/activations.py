@@ -37,8 +37,11 @@ ACTIVATIONS.register("identity", "linear")(nn.Identity)
 class SELU(nn.Module):
     r"""Scaled exponential linear unit with any ``alpha`` and ``scale``.
 
-    selu(x) = scale * x                       if x > 0
-              scale * alpha * (exp(x) - 1)    if x <= 0
+    ::
+
+        selu(x) = scale * x                       if x > 0
+                  scale * alpha * (exp(x) - 1)    if x <= 0
+
     Shape: any -> same shape.
 
     Parameters

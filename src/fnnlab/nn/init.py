@@ -296,7 +296,7 @@ def lsuv_(model: nn.Module, x: Tensor, tol: float = 0.1, max_iter: int = 10) -> 
     1. Initialize every linear-like weight orthogonally and zero the biases
        (:func:`initialize_` with ``"orthogonal"``).
     2. For each linear-like layer, in the order the forward pass reaches it:
-       while |Var(B) - 1| >= tol and fewer than ``max_iter`` rescalings were made,
+       while ``|Var(B) - 1| >= tol`` and fewer than ``max_iter`` rescalings were made,
        run ``x`` through the model and set W <- W / sqrt(Var(B)), where B is the
        layer's output on the batch (variance over all its entries).
 
@@ -311,7 +311,7 @@ def lsuv_(model: nn.Module, x: Tensor, tol: float = 0.1, max_iter: int = 10) -> 
     x : Tensor
         One batch of inputs (the paper uses a single minibatch).
     tol : float, default=0.1
-        Accepted |Var(B) - 1|.
+        Accepted ``|Var(B) - 1|``.
     max_iter : int, default=10
         Rescalings per layer.
 
