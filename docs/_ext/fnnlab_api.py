@@ -38,12 +38,20 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("fnnlab.registry", "Registries", "Lookup by name with did-you-mean errors."),
     ("fnnlab.experiments.grid_lstm", "Grid LSTM experiments", "Parity and addition tasks."),
     # The harness's parts, for users who build their own comparison from them.
-    ("fnnlab.bench.protocol", "Comparison protocol", "Jobs, how one runs, grid-point choice."),
+    ("fnnlab.bench.plan", "Comparison plan", "What a comparison will run, checked first."),
+    ("fnnlab.bench.jobs", "Comparison jobs", "One job per method, data set, grid point, seed."),
+    ("fnnlab.bench.datasets", "Comparison data", "Protocols, splits and data fingerprints."),
+    ("fnnlab.bench.units", "Comparison units", "Jobs grouped into stacks and run."),
+    ("fnnlab.bench.scoring", "Comparison scoring", "Validation and test scores of a job."),
+    ("fnnlab.bench.selection", "Grid-point selection", "The grid point each method keeps."),
+    ("fnnlab.bench.result", "Comparison result", "The table, notes and first errors."),
+    ("fnnlab.bench.leaderboard", "Leaderboard", "Elo, win rate, improvability, time."),
     ("fnnlab.bench.grids", "Comparison grids", "Hyperparameter grids as data."),
     ("fnnlab.bench.stats", "Comparison statistics", "Ranks, Wilcoxon, Friedman, Nemenyi."),
     ("fnnlab.bench.baselines", "Baselines", "The classical ML baselines."),
     ("fnnlab.bench.runner", "Runners", "Local processes, Dask or Ray."),
     ("fnnlab.bench.store", "Result store", "One SQLite row per finished job."),
+    ("fnnlab.data.folds", "Cross-validation folds", "Outer k-fold x repeats, as TabArena."),
     ("fnnlab.training.stacked", "Stacked training", "Many same-shaped networks as one model."),
 )
 
