@@ -1,9 +1,12 @@
 """Every claim of the reference notes as a small seeded experiment, and the report.
 
-``reproduce()`` runs the claims (all, or ``only`` some), decides each verdict by the
-rule written in its code (see :mod:`fnnlab.experiments.claims.claim`) and, with
-``report_dir``, writes an HTML report (``index.html``, figures embedded) plus the
-verdicts and each claim's numbers as CSV. ``fnnlab reproduce`` calls it.
+``reproduce()`` runs the claims (all, or ``only`` some), decides each check's verdict
+by the rule written in its code and each claim's headline verdict from its main checks
+(see :mod:`fnnlab.experiments.claims.claim`) and, with ``report_dir``, writes an HTML
+report (``index.html``, figures embedded), ``verdicts.csv`` (one row per check),
+``claims.csv`` (one row per claim) and each claim's numbers as CSV. ``fnnlab
+reproduce`` calls it. The statements of the notes and which claim tests each are
+listed in ``docs/claims.md``.
 
 One module per group of claims:
 
@@ -15,7 +18,7 @@ One module per group of claims:
 ``shattered.py``       7 shattered gradients and co-activation
 ``landscape.py``       8 batch norm and residual connections smooth the loss
 ``highway.py``         9 highway networks train deep; the gates choose the depth
-``optimization.py``    11 learning-rate bound, momentum, Adam, solvers
+``optimization.py``    11 learning-rate bound; 17 momentum, Adam, solvers
 ``expressivity.py``    12 linear layers collapse; sums of ReLUs approximate
 ``outputs.py``         13 likelihoods, output units, softmax temperature
 ``regularization.py``  14 dropout as an ensemble, L1/L2, noise, early stopping
@@ -57,6 +60,7 @@ from fnnlab.experiments.claims.claim import (
     CLAIMS,
     INCONCLUSIVE,
     NOT_SUPPORTED,
+    NOTE_WRONG,
     SUPPORTED,
     VERDICTS,
     Check,
@@ -65,22 +69,32 @@ from fnnlab.experiments.claims.claim import (
     above,
     below,
     combine,
+    count,
+    note_is_wrong,
+    secondary,
 )
+from fnnlab.experiments.claims.shared_data import DataUnavailable, use_data_dir
 
 __all__ = [
     "CLAIMS",
     "INCONCLUSIVE",
+    "NOTE_WRONG",
     "NOT_SUPPORTED",
     "SUPPORTED",
     "VERDICTS",
     "Check",
     "Claim",
+    "DataUnavailable",
     "Outcome",
     "above",
     "below",
+    "check_table",
     "combine",
+    "count",
+    "note_is_wrong",
     "parse_only",
     "reproduce",
+    "secondary",
 ]
 
 _REFERENCE = "../shared/reference/"
@@ -113,6 +127,7 @@ def reproduce(
     report_dir: str | Path | None = None,
     seed: int = 0,
     progress: bool = True,
+    data_dir: str | Path | None = None,
 ) -> pd.DataFrame:
     """Run the claims of the reference notes and decide a verdict for each.
 
@@ -121,22 +136,29 @@ def reproduce(
     only : str, int or iterable of int, optional
         Claim numbers to run (``"2,7"``); default all.
     quick : bool, default=False
-        Smaller experiments (fewer layers, epochs and seeds): under 3 minutes on 2 CPU
-        cores for all claims, against under 20 for the full run.
+        Smaller experiments (fewer layers, epochs and seeds): under 4 minutes on 2 CPU
+        cores for all claims, against under 30 for the full run.
     report_dir : path, optional
-        Write ``index.html`` (self-contained), ``verdicts.csv`` and
-        ``numbers/claim_<id>.csv`` here.
+        Write ``index.html`` (self-contained), ``verdicts.csv`` (one row per check:
+        claim, check, value, rule, verdict, main, reason), ``claims.csv`` (the returned
+        table) and ``numbers/claim_<id>.csv`` here.
     seed : int, default=0
         Seeds every experiment; the same seed gives the same numbers (timings aside).
     progress : bool, default=True
         Print one line per claim on stderr.
+    data_dir : path, optional
+        The shared UCI data folder (with ``MANIFEST.csv``) for the claims that need it
+        (6, 15); default: found as ``fnnlab.experiments.claims.shared_data`` says. Without
+        it those claims are skipped, with the reason.
 
     Returns
     -------
     DataFrame
-        One row per claim: ``id``, ``title``, ``verdict``, ``checks`` ("k/n supported"),
-        ``seconds``, ``source``, ``error`` (empty unless the experiment raised; its
-        verdict is then "inconclusive" and a warning is issued).
+        One row per claim: ``id``, ``title``, ``verdict`` (the headline, from the main
+        checks), ``checks`` ("main 2/3 supported; secondary 1/1 supported", or why the
+        claim was skipped), ``seconds``, ``source``, ``error`` (empty unless the
+        experiment raised; its verdict is then "inconclusive" and a warning is issued).
+        ``table.attrs["checks"]`` holds the per-check table (:func:`check_table`).
     """
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}.")
@@ -148,7 +170,8 @@ def reproduce(
     # independent of how busy the other core is.
     torch.set_num_threads(1)
     try:
-        return _reproduce(ids, quick, report_dir, seed, progress)
+        with use_data_dir(data_dir):
+            return _reproduce(ids, quick, report_dir, seed, progress)
     finally:
         torch.set_num_threads(threads)
 
@@ -162,11 +185,15 @@ def _reproduce(ids: list[int], quick: bool, report_dir: str | Path | None, seed:
         if progress:
             print(f"claim {cid:2d}: {item.title} ...", end="", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        error = ""
+        error, skipped = "", ""
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             try:
                 outcome = item.run(quick, seed)
+            except DataUnavailable as exc:
+                skipped = f"skipped: {exc}"
+                outcome = Outcome(setup=f"Not run: this claim {exc}", numbers=pd.DataFrame(),
+                                  checks=[])
             except Exception as exc:  # one broken experiment must not lose the others
                 error = f"{type(exc).__name__}: {exc}"
                 outcome = Outcome(setup="The experiment raised an error:\n"
@@ -176,14 +203,15 @@ def _reproduce(ids: list[int], quick: bool, report_dir: str | Path | None, seed:
                               RuntimeWarning, stacklevel=2)
         seconds = time.perf_counter() - t0
         outcomes[cid] = outcome
-        n_ok = sum(c.verdict == SUPPORTED for c in outcome.checks)
         rows.append({"id": cid, "title": item.title, "verdict": outcome.verdict,
-                     "checks": f"{n_ok}/{len(outcome.checks)} supported",
+                     "checks": skipped or count(outcome.checks),
                      "seconds": round(seconds, 2), "source": item.source, "error": error})
         if progress:
-            print(f" {outcome.verdict} ({seconds:.1f} s)", file=sys.stderr, flush=True)
+            print(f" {outcome.verdict} ({seconds:.1f} s){' ' + skipped if skipped else ''}",
+                  file=sys.stderr, flush=True)
     table = pd.DataFrame(rows, columns=["id", "title", "verdict", "checks", "seconds",
                                         "source", "error"])
+    table.attrs["checks"] = check_table(outcomes)
     wall = time.perf_counter() - start
     if report_dir is not None:
         _write(table, outcomes, Path(report_dir), quick=quick, seed=seed, wall=wall)
@@ -192,8 +220,18 @@ def _reproduce(ids: list[int], quick: bool, report_dir: str | Path | None, seed:
     return table
 
 
+def check_table(outcomes: dict[int, Outcome]) -> pd.DataFrame:
+    """One row per check of every claim: claim, check, value, rule, verdict, main, reason."""
+    rows = [{"claim": cid, "check": c.name, "value": c.value, "rule": c.rule,
+             "verdict": c.verdict, "main": c.main, "reason": c.reason}
+            for cid, outcome in outcomes.items() for c in outcome.checks]
+    return pd.DataFrame(rows, columns=["claim", "check", "value", "rule", "verdict", "main",
+                                       "reason"])
+
+
 def _badge(verdict: str) -> str:
-    css = {SUPPORTED: "supported", NOT_SUPPORTED: "not-supported"}.get(verdict, "inconclusive")
+    css = {SUPPORTED: "supported", NOT_SUPPORTED: "not-supported",
+           NOTE_WRONG: "not-supported"}.get(verdict, "inconclusive")
     return f'<span class="verdict {css}">{html.escape(verdict)}</span>'
 
 
@@ -221,11 +259,17 @@ def _write(table: pd.DataFrame, outcomes: dict[int, Outcome], directory: Path, *
         intro=(
             "Each claim below quotes a statement of the reference notes "
             f"({_REFERENCE}), runs a small seeded experiment on CPU, shows a figure and "
-            "the measured numbers, and decides a verdict by a rule written in code: an "
-            "inequality with a stated margin. 'supported' means the inequality holds "
-            "beyond the margin, 'not supported at this scale' that its opposite does (the "
-            "experiments are small; a paper's effect may need a larger scale), "
-            "'inconclusive' that the number lies within the margin."
+            "the measured numbers, and decides a verdict for each check by a rule written "
+            "in code: an inequality with a stated margin. 'supported' means the inequality "
+            "holds beyond the margin, 'not supported at this scale' that its opposite does "
+            "(the experiments are small; a paper's effect may need a larger scale), "
+            "'inconclusive' that the number lies within the margin, 'the note is wrong' "
+            "that the bound comes from the note and is wrong on its own mathematical terms "
+            "(the reason is given). Main checks test the note's main statement and decide "
+            "the headline verdict: the note is wrong if any main check is, else not "
+            "supported if any is not, supported if all are, inconclusive otherwise. "
+            "Secondary checks (side remarks, controls, validity of the setting) are shown "
+            "but never change the headline."
         ),
         toc=False,  # the verdict table below links every claim
     )
@@ -247,7 +291,7 @@ def _write(table: pd.DataFrame, outcomes: dict[int, Outcome], directory: Path, *
         report.add_text(outcome.setup)
         for fig, caption in outcome.figures:
             report.add_figure(fig, caption)
-        report.add_html("<h3>Verdict rule</h3>")
+        report.add_html("<h3>Checks (the main ones decide the verdict)</h3>")
         report.add_table(outcome.checks_frame())
         report.add_html("<h3>Measured numbers</h3>")
         if len(outcome.numbers):
@@ -261,7 +305,8 @@ def _write(table: pd.DataFrame, outcomes: dict[int, Outcome], directory: Path, *
     report.add_section("How to rerun", anchor="rerun")
     report.add_html("<pre>fnnlab reproduce --report DIR [--quick] [--only 2,7] [--seed 0]</pre>")
     path = report.write(directory)
-    table.to_csv(directory / "verdicts.csv", index=False)
+    check_table(outcomes).to_csv(directory / "verdicts.csv", index=False)
+    table.to_csv(directory / "claims.csv", index=False)
     numbers = directory / "numbers"
     numbers.mkdir(exist_ok=True)
     for cid, outcome in outcomes.items():
