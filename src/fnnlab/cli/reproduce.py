@@ -45,9 +45,10 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     table = reproduce(only=args.only, quick=args.quick, report_dir=args.report,
                       seed=args.seed, progress=not args.quiet, data_dir=args.data)
-    shown = table[["id", "verdict", "checks", "seconds", "title"]]
+    shown = table[["id", "verdict", "checks", "seconds", "cpu_seconds", "title"]]
     print(shown.to_string(index=False))
-    print(f"{len(table)} claims in {time.perf_counter() - start:.0f} s"
+    print(f"{len(table)} claims in {time.perf_counter() - start:.0f} s "
+          f"(CPU {table['cpu_seconds'].sum():.0f} s)"
           + (f"; report: {args.report}/index.html" if args.report else ""))
     failed = table[table["error"] != ""]
     for row in failed.itertuples():

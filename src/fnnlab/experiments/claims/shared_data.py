@@ -7,8 +7,10 @@ outside the package. The folder is looked up, first match wins:
 1. the folder given to :func:`fnnlab.experiments.claims.reproduce` (``data_dir``, or
    ``fnnlab reproduce --data DIR``), installed for the run by :func:`use_data_dir`;
 2. the environment variable ``FNNLAB_SHARED_DATA``;
-3. ``../shared/data`` beside the repository this package was installed from (the
-   layout of the development checkout and of CI);
+3. ``shared/data`` in the parent folder of the repository this package was
+   installed from, or in one of that folder's two parents (``../shared/data`` is
+   the layout of the development checkout and of CI; a git worktree one level
+   deeper finds ``../../shared/data``);
 4. ``../shared/data`` relative to the working directory.
 
 A claim that needs the data calls :func:`require`; without the folder it raises
@@ -38,7 +40,8 @@ def _candidates() -> list[Path]:
     if os.environ.get(ENV_VAR):
         found.append(Path(os.environ[ENV_VAR]))
     # src/fnnlab/experiments/claims/shared_data.py -> the repository is parents[4].
-    found.append(Path(__file__).resolve().parents[4].parent / "shared" / "data")
+    repo = Path(__file__).resolve().parents[4]
+    found += [folder / "shared" / "data" for folder in list(repo.parents)[:3]]
     found.append(Path.cwd().parent / "shared" / "data")
     return found
 
