@@ -18,7 +18,7 @@ from fnnlab import data
 from fnnlab.experiments.claims.claim import Outcome, above, below, claim
 from fnnlab.models import FNNSpec, build
 from fnnlab.nn.normalization import BatchRenorm
-from fnnlab.training import fit, predict
+from fnnlab.training import fit
 
 
 def _digits(seed: int, train_rows: int | None = None):
@@ -28,8 +28,11 @@ def _digits(seed: int, train_rows: int | None = None):
     return parts, parts.train.subset(range(train_rows))
 
 
+@torch.no_grad()
 def _accuracy(model: torch.nn.Module, part) -> float:
-    return float((predict(model, part.X) == part.y).float().mean())
+    """Classification accuracy of ``model`` (eval mode: running statistics) on ``part``."""
+    model.eval()
+    return float((model(part.X).argmax(1) == part.y).float().mean())
 
 
 def _train(parts, train, *, seed: int, epochs: int, lr: float = 0.01, batch_size: int = 64,

@@ -15,20 +15,21 @@ from torch import nn
 from fnnlab import data
 from fnnlab.experiments.claims.claim import Outcome, above, below, claim
 from fnnlab.models import FNNSpec, build
-from fnnlab.training import fit, predict
+from fnnlab.training import fit
 
 
 @torch.no_grad()
 def lesion_accuracies(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[float]:
-    """Test accuracy with each hidden block after the first replaced by the identity,
-    one at a time (the first block changes the width and cannot be deleted)."""
+    """Accuracy (argmax of the outputs against class labels ``y``) with each hidden block
+    after the first replaced by the identity, one at a time (the first block changes the
+    width and cannot be deleted)."""
     model.eval()
     out = []
     for i in range(1, len(model.hidden)):
         block = model.hidden[i]
         model.hidden[i] = nn.Identity()
         try:
-            out.append(float((predict(model, x) == y).float().mean()))
+            out.append(float((model(x).argmax(1) == y).float().mean()))
         finally:
             model.hidden[i] = block
     return out
@@ -62,8 +63,9 @@ def lesion(quick: bool, seed: int) -> Outcome:
                               method=method))
         res = fit(model, parts.train, parts.valid, optimizer="momentum", lr=0.01,
                   epochs=epochs, seed=seed, progress=False)
-        full = float((predict(res.model, parts.test.X) == parts.test.y).float().mean())
         lesioned = lesion_accuracies(res.model, parts.test.X, parts.test.y)
+        with torch.no_grad():
+            full = float((res.model(parts.test.X).argmax(1) == parts.test.y).float().mean())
         drops[method] = full - sum(lesioned) / len(lesioned)
         rows.append({"network": label, "deleted block": "none", "test accuracy": full})
         rows += [{"network": label, "deleted block": i + 2, "test accuracy": a}

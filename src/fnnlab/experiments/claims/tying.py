@@ -13,7 +13,7 @@ import torch
 from fnnlab import data
 from fnnlab.experiments.claims.claim import Outcome, above, below, claim
 from fnnlab.models import FNNSpec, build
-from fnnlab.training import fit, predict
+from fnnlab.training import fit
 
 
 def tie_hidden_layers(model: torch.nn.Module) -> torch.nn.Module:
@@ -34,8 +34,11 @@ def tying_checks(gap_untied: float, gap_tied: float, acc_untied: float,
                   main=False)]
 
 
-def _accuracy(model, part) -> float:
-    return float((predict(model, part.X) == part.y).float().mean())
+@torch.no_grad()
+def _accuracy(model: torch.nn.Module, part) -> float:
+    """Classification accuracy of ``model`` (eval mode) on ``part``."""
+    model.eval()
+    return float((model(part.X).argmax(1) == part.y).float().mean())
 
 
 @claim(
