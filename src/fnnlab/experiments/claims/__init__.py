@@ -105,6 +105,7 @@ __all__ = [
     "parse_only",
     "reproduce",
     "secondary",
+    "summary_markdown",
 ]
 
 _REFERENCE = "../shared/reference/"
@@ -151,7 +152,8 @@ def reproduce(
     report_dir : path, optional
         Write ``index.html`` (self-contained), ``verdicts.csv`` (one row per check:
         claim, check, value, rule, verdict, main, reason), ``claims.csv`` (the returned
-        table) and ``numbers/claim_<id>.csv`` here.
+        table), ``summary.md`` (:func:`summary_markdown`) and ``numbers/claim_<id>.csv``
+        here.
     seed : int, default=0
         Seeds every experiment; the same seed gives the same numbers (timings aside).
     progress : bool, default=True
@@ -234,6 +236,24 @@ def _reproduce(ids: list[int], quick: bool, report_dir: str | Path | None, seed:
         if progress:
             print(f"report: {Path(report_dir) / 'index.html'}", file=sys.stderr)
     return table
+
+
+def summary_markdown(table: pd.DataFrame, outcomes: dict[int, Outcome], *, quick: bool,
+                     wall: float) -> str:
+    """The verdicts as a Markdown table (the README's summary is this file of a full run):
+    one row per claim with its headline, its checks, and the reason of any check that
+    found the note wrong."""
+    lines = ["| # | claim | verdict | checks |", "|---|---|---|---|"]
+    for r in table.itertuples():
+        reasons = [c.reason for c in outcomes[r.id].checks if c.reason]
+        verdict = r.verdict + (f" ({' '.join(reasons)})" if reasons else "")
+        lines.append(f"| {r.id} | {r.title} | {verdict} | {r.checks} |")
+    counts = table["verdict"].value_counts()
+    return "\n".join([
+        f"From a {'quick' if quick else 'full'} run: {len(table)} claims, "
+        f"{wall / 60:.0f} min wall time and {table['cpu_seconds'].sum() / 60:.0f} min CPU time "
+        f"(load average {_load()} on {os.cpu_count()} cores at the end); "
+        + ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS) + ".", "", *lines, ""])
 
 
 def check_table(outcomes: dict[int, Outcome]) -> pd.DataFrame:
@@ -326,6 +346,8 @@ def _write(table: pd.DataFrame, outcomes: dict[int, Outcome], directory: Path, *
     path = report.write(directory)
     check_table(outcomes).to_csv(directory / "verdicts.csv", index=False)
     table.to_csv(directory / "claims.csv", index=False)
+    (directory / "summary.md").write_text(summary_markdown(table, outcomes, quick=quick,
+                                                           wall=wall), encoding="utf-8")
     numbers = directory / "numbers"
     numbers.mkdir(exist_ok=True)
     for cid, outcome in outcomes.items():
