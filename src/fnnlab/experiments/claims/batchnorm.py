@@ -239,4 +239,6 @@ def benefits(quick: bool, seed: int) -> Outcome:
     )
     return Outcome(setup=setup, numbers=pd.DataFrame(rows), checks=checks, notes=(
         "Each part is one seed and one data set: (b) and (c) move by a few points from seed "
-        "to seed, which the margins allow for."))
+        "to seed, which the margins allow for. Ioffe & Szegedy's evidence is Inception on "
+        "ImageNet (30x higher rate, dropout removed); here 8-layer and 3-layer MLPs on "
+        "digits, where (c) is small-data overfitting rather than a large model."))

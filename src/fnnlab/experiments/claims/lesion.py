@@ -81,5 +81,8 @@ def lesion(quick: bool, seed: int) -> Outcome:
     )
     notes = ("A resnet's output is a sum over paths of many lengths; deleting one block "
              "removes half the paths but leaves every other path intact. A plain net has "
-             "one path, and deleting a layer feeds the next layer inputs it never saw.")
+             "one path, and deleting a layer feeds the next layer inputs it never saw. "
+             "Veit et al. lesioned a 110-layer resnet (54 blocks) on CIFAR-10; here a block "
+             f"is one of only {depth}, so each deletion removes a larger share of the net "
+             "and the resnet's loss is expected to be larger than theirs.")
     return Outcome(setup=setup, numbers=pd.DataFrame(rows), checks=checks, notes=notes)
