@@ -150,3 +150,23 @@ def test_grid_lstm_claim_decides_on_the_grid_lstm_and_the_best_baseline(
     assert [c.value for c in outcome.checks] == [
         accuracies["grid_lstm"], max(accuracies["tanh"], accuracies["highway"])]
     assert len(outcome.figures) == 1 and len(outcome.numbers) == 3
+
+
+def test_tasks_keep_claims_that_share_a_cache_together():
+    from fnnlab.experiments.claims import _tasks
+
+    assert _tasks([1, 4, 5, 7, 10, 20, 21]) == [[1], [4, 5, 10, 20], [7], [21]]
+    assert _tasks([5, 2]) == [[5], [2]]
+
+
+def test_worker_processes_give_the_same_numbers(fast_report):
+    _, folder = fast_report
+    table = reproduce(only="1,12", quick=True, seed=0, progress=False, jobs=2,
+                      report_dir=folder / "jobs")
+    assert table["id"].tolist() == [1, 12] and (table["error"] == "").all()
+    for cid in (1, 12):
+        pd.testing.assert_frame_equal(
+            pd.read_csv(folder / "numbers" / f"claim_{cid:02d}.csv"),
+            pd.read_csv(folder / "jobs" / "numbers" / f"claim_{cid:02d}.csv"))
+    with pytest.raises(ValueError, match="jobs must be an int >= 1"):
+        reproduce(only=1, jobs=0)

@@ -1,6 +1,7 @@
 """``fnnlab reproduce``: run every claim of the reference notes as an experiment.
 
     fnnlab reproduce --report report/ [--quick] [--only 2,7] [--seed 0] [--data DIR]
+                     [--jobs 2]
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="the shared UCI data folder (with MANIFEST.csv) for claims 6 "
                              "and 15; default $FNNLAB_SHARED_DATA or ../shared/data; "
                              "without it those claims are skipped")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="worker processes, one thread each (default 1; 2 uses both "
+                             "cores of a 2-core machine)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser
 
@@ -44,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     """Run :func:`fnnlab.experiments.claims.reproduce` and print the verdict table."""
     start = time.perf_counter()
     table = reproduce(only=args.only, quick=args.quick, report_dir=args.report,
-                      seed=args.seed, progress=not args.quiet, data_dir=args.data)
+                      seed=args.seed, progress=not args.quiet, data_dir=args.data,
+                      jobs=args.jobs)
     shown = table[["id", "verdict", "checks", "seconds", "cpu_seconds", "title"]]
     print(shown.to_string(index=False))
     print(f"{len(table)} claims in {time.perf_counter() - start:.0f} s "

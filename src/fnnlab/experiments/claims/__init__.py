@@ -139,6 +139,7 @@ def reproduce(
     seed: int = 0,
     progress: bool = True,
     data_dir: str | Path | None = None,
+    jobs: int = 1,
 ) -> pd.DataFrame:
     """Run the claims of the reference notes and decide a verdict for each.
 
@@ -162,6 +163,10 @@ def reproduce(
         The shared UCI data folder (with ``MANIFEST.csv``) for the claims that need it
         (6, 15); default: found as ``fnnlab.experiments.claims.shared_data`` says. Without
         it those claims are skipped, with the reason.
+    jobs : int, default=1
+        Worker processes, one thread each; claims are independent and run in parallel
+        (those sharing a cached measurement, 4, 5, 10 and 20, run in one worker). The
+        numbers do not depend on ``jobs`` (timings aside).
 
     Returns
     -------
@@ -169,9 +174,9 @@ def reproduce(
         One row per claim: ``id``, ``title``, ``verdict`` (the headline, from the main
         checks), ``checks`` ("main 2/3 supported; secondary 1/1 supported", or why the
         claim was skipped), ``seconds`` (wall), ``cpu_seconds`` (this process's CPU
-        time: on a shared machine the honest measure of the work), ``source``,
-        ``error`` (empty unless the
-        experiment raised; its verdict is then "inconclusive" and a warning is issued).
+        time in the process that ran it: on a shared machine the honest measure of the
+        work), ``source``, ``error`` (empty unless the experiment raised; its verdict is
+        then "inconclusive" and a warning is issued).
         ``table.attrs["checks"]`` holds the per-check table (:func:`check_table`).
     """
     if isinstance(seed, bool) or not isinstance(seed, int):
@@ -182,52 +187,112 @@ def reproduce(
     # intra-op threads cost more in synchronization than they save (40x slower on a busy
     # 2-core machine), and one thread also makes the step timings of claims 4, 5 and 10
     # independent of how busy the other core is.
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an int >= 1 (worker processes), got {jobs!r}.")
     torch.set_num_threads(1)
     try:
         with use_data_dir(data_dir):
-            return _reproduce(ids, quick, report_dir, seed, progress)
+            return _reproduce(ids, quick, report_dir, seed, progress, jobs, data_dir)
     finally:
         torch.set_num_threads(threads)
 
 
-def _reproduce(ids: list[int], quick: bool, report_dir: str | Path | None, seed: int,
-               progress: bool) -> pd.DataFrame:
-    start = time.perf_counter()
-    rows, outcomes = [], {}
+# Claims that share a cached measurement (the step timings of claims 4, 5 and 10, the
+# usable learning rates of claims 4 and 20) run in the same worker process.
+_TOGETHER = ({4, 5, 10, 20},)
+
+
+def _tasks(ids: list[int]) -> list[list[int]]:
+    """``ids`` grouped into units of work for the worker processes, in order."""
+    tasks, placed = [], set()
     for cid in ids:
-        item = CLAIMS[cid]
-        if progress:
-            print(f"claim {cid:2d}: {item.title} ...", end="", file=sys.stderr, flush=True)
-        t0, c0 = time.perf_counter(), time.process_time()
-        error, skipped = "", ""
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            try:
-                outcome = item.run(quick, seed)
-            except DataUnavailable as exc:
-                skipped = f"skipped: {exc}"
-                outcome = Outcome(setup=f"Not run: this claim {exc}",
-                                  numbers=pd.DataFrame({"skipped": [str(exc)]}), checks=[])
-            except Exception as exc:  # one broken experiment must not lose the others
-                error = f"{type(exc).__name__}: {exc}"
-                outcome = Outcome(setup="The experiment raised an error:\n"
-                                  + traceback.format_exc(limit=3),
-                                  numbers=pd.DataFrame({"error": [error]}), checks=[])
-                warnings.warn(f"Claim {cid} ({item.title}) failed: {error}",
-                              RuntimeWarning, stacklevel=2)
-        seconds = time.perf_counter() - t0
-        cpu = time.process_time() - c0
-        outcomes[cid] = outcome
-        rows.append({"id": cid, "title": item.title, "verdict": outcome.verdict,
-                     "checks": skipped or count(outcome.checks),
-                     "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
-                     "source": item.source, "error": error})
-        if progress:
-            print(f" {outcome.verdict} ({seconds:.1f} s, CPU {cpu:.1f} s)"
-                  f"{' ' + skipped if skipped else ''}",
-                  file=sys.stderr, flush=True)
-    table = pd.DataFrame(rows, columns=["id", "title", "verdict", "checks", "seconds",
-                                        "cpu_seconds", "source", "error"])
+        if cid in placed:
+            continue
+        group = next((g for g in _TOGETHER if cid in g), {cid})
+        tasks.append([i for i in ids if i in group])
+        placed.update(tasks[-1])
+    return tasks
+
+
+def _run_claim(cid: int, quick: bool, seed: int) -> tuple[dict, Outcome]:
+    """Run one claim; its row of the summary table and its outcome (never raises)."""
+    item = CLAIMS[cid]
+    t0, c0 = time.perf_counter(), time.process_time()
+    error, skipped = "", ""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        try:
+            outcome = item.run(quick, seed)
+        except DataUnavailable as exc:
+            skipped = f"skipped: {exc}"
+            outcome = Outcome(setup=f"Not run: this claim {exc}",
+                              numbers=pd.DataFrame({"skipped": [str(exc)]}), checks=[])
+        except Exception as exc:  # one broken experiment must not lose the others
+            error = f"{type(exc).__name__}: {exc}"
+            outcome = Outcome(setup="The experiment raised an error:\n"
+                              + traceback.format_exc(limit=3),
+                              numbers=pd.DataFrame({"error": [error]}), checks=[])
+    row = {"id": cid, "title": item.title, "verdict": outcome.verdict,
+           "checks": skipped or count(outcome.checks),
+           "seconds": round(time.perf_counter() - t0, 2),
+           "cpu_seconds": round(time.process_time() - c0, 2), "source": item.source,
+           "error": error}
+    return row, outcome
+
+
+def _run_task(task: list[int], quick: bool, seed: int,
+              data_dir: str | Path | None) -> list[tuple[dict, Outcome]]:
+    """A worker process's unit of work (Note [one thread] applies there too)."""
+    torch.set_num_threads(1)
+    with use_data_dir(data_dir):
+        return [_run_claim(cid, quick, seed) for cid in task]
+
+
+def _report_progress(row: dict, progress: bool) -> None:
+    if row["error"]:
+        warnings.warn(f"Claim {row['id']} ({row['title']}) failed: {row['error']}",
+                      RuntimeWarning, stacklevel=3)
+    if progress:
+        skipped = row["checks"] if row["checks"].startswith("skipped") else ""
+        print(f"claim {row['id']:2d}: {row['title']} ... {row['verdict']} "
+              f"({row['seconds']:.1f} s, CPU {row['cpu_seconds']:.1f} s)"
+              f"{' ' + skipped if skipped else ''}", file=sys.stderr, flush=True)
+
+
+def _run_all(ids: list[int], quick: bool, seed: int, progress: bool, jobs: int,
+             data_dir: str | Path | None) -> dict[int, tuple[dict, Outcome]]:
+    tasks = _tasks(ids)
+    if jobs == 1 or len(tasks) == 1:
+        results = {}
+        for cid in ids:
+            results[cid] = _run_claim(cid, quick, seed)
+            _report_progress(results[cid][0], progress)
+        return results
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    results = {}
+    # "spawn": a fresh interpreter per worker, so no torch or BLAS thread pool is
+    # inherited half-initialized from the parent.
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_run_task, task, quick, seed, data_dir) for task in tasks]
+        for future in as_completed(futures):
+            for row, outcome in future.result():
+                results[row["id"]] = (row, outcome)
+                _report_progress(row, progress)
+    return results
+
+
+def _reproduce(ids: list[int], quick: bool, report_dir: str | Path | None, seed: int,
+               progress: bool, jobs: int = 1,
+               data_dir: str | Path | None = None) -> pd.DataFrame:
+    start = time.perf_counter()
+    results = _run_all(ids, quick, seed, progress, jobs, data_dir)
+    outcomes = {cid: results[cid][1] for cid in ids}
+    table = pd.DataFrame([results[cid][0] for cid in ids],
+                         columns=["id", "title", "verdict", "checks", "seconds",
+                                  "cpu_seconds", "source", "error"])
     table.attrs["checks"] = check_table(outcomes)
     wall = time.perf_counter() - start
     table.attrs["wall_seconds"] = wall
