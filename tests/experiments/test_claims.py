@@ -155,7 +155,7 @@ def test_grid_lstm_claim_decides_on_the_grid_lstm_and_the_best_baseline(
 def test_tasks_keep_claims_that_share_a_cache_together():
     from fnnlab.experiments.claims import _tasks
 
-    assert _tasks([1, 4, 5, 7, 10, 20, 21]) == [[1], [4, 5, 10, 20], [7], [21]]
+    assert _tasks([1, 4, 5, 7, 10, 20, 21]) == [[1], [4, 5, 10], [7], [20], [21]]
     assert _tasks([5, 2]) == [[5], [2]]
 
 

@@ -87,10 +87,12 @@ def _train(parts, method: str, depth: int, lr: float, gate_bias: float | None,
 def highway(quick: bool, seed: int) -> Outcome:
     parts = data.split(data.load("digits"), valid=0.15, test=0.2, seed=seed)
     depth = 24 if quick else 50
-    epochs = 8 if quick else 30
-    rates = (0.03,) if quick else (0.01, 0.03)
+    epochs = 8 if quick else 25
+    rates = (0.03,)  # the best highway rate of 0.01 and 0.03 at depth 24 and 50
     biases = (-1.0, -3.0) if quick else (-1.0, -2.0, -3.0, -4.0, -5.0)
-    settings = [("msra", lr, None) for lr in rates]
+    # The plain net gets a rate grid around the highway net's, so its failure is not
+    # one bad rate.
+    settings = [("msra", lr, None) for lr in sorted({*rates, 0.01})]
     settings += [("highway", lr, b) for b in biases for lr in rates]
     rows, best, initial = [], {}, float("nan")
     for method, lr, bias in settings:
@@ -120,7 +122,8 @@ def highway(quick: bool, seed: int) -> Outcome:
         f"Digits data set. {depth}-layer, 64-unit nets: plain ReLU (METHODS 'msra', He init) "
         f"and highway (METHODS 'highway': ReLU transform, sigmoid gates with initial bias "
         f"searched in {biases}, FNNSpec.gate_bias), both trained with momentum SGD "
-        f"(momentum 0.9, batch 64) for {epochs} epochs at lr {rates}, as Srivastava et al. "
+        f"(momentum 0.9, batch 64) for {epochs} epochs at lr 0.03 (the plain net also at "
+        f"0.01), gradients clipped to norm {_CLIP:g} for both, as Srivastava et al. "
         f"did (they also searched the bias, depth by depth). Each net at its best setting "
         f"(lowest final training loss). Gates: the mean of every block's transform gate "
         f"T(x) over the training set, before and after training; a layer is 'used' when "
