@@ -318,7 +318,8 @@ def summary_markdown(table: pd.DataFrame, outcomes: dict[int, Outcome], *, quick
     for r in table.itertuples():
         reasons = [c.reason for c in outcomes[r.id].checks if c.reason]
         verdict = r.verdict + (f" ({' '.join(reasons)})" if reasons else "")
-        lines.append(f"| {r.id} | {r.title} | {verdict} | {r.checks} |")
+        cells = [str(r.id), r.title, verdict, r.checks]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     counts = table["verdict"].value_counts()
     return "\n".join([
         f"From a {'quick' if quick else 'full'} run: {len(table)} claims, "
