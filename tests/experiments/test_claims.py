@@ -10,6 +10,7 @@ from fnnlab.experiments.claims import (
     CLAIMS,
     INCONCLUSIVE,
     NOT_SUPPORTED,
+    NOTE_WRONG,
     SUPPORTED,
     VERDICTS,
     above,
@@ -46,7 +47,7 @@ def test_above_mirrors_below_and_a_zero_margin_has_no_inconclusive_band():
         below("x", 1.0, 2.0, -0.1)
 
 
-def test_combine_needs_every_check_and_fails_on_any():
+def test_combine_needs_every_main_check_and_fails_on_any():
     ok, bad, unsure = below("a", 0, 1), below("b", 2, 1), below("c", 1, 1, 0.5)
     assert combine([ok, ok]) == SUPPORTED
     assert combine([ok, unsure]) == INCONCLUSIVE
@@ -83,7 +84,17 @@ def test_reproduce_returns_one_verdict_per_claim_and_no_errors(fast_report):
     assert table["id"].tolist() == [1, 11, 12, 13]
     assert table["verdict"].isin(VERDICTS).all()
     assert (table["error"] == "").all()
-    assert pd.read_csv(folder / "verdicts.csv")["verdict"].tolist() == table["verdict"].tolist()
+    assert pd.read_csv(folder / "claims.csv")["verdict"].tolist() == table["verdict"].tolist()
+    checks = pd.read_csv(folder / "verdicts.csv")
+    assert list(checks.columns[:5]) == ["claim", "check", "value", "rule", "verdict"]
+    assert checks["verdict"].isin(VERDICTS).all()
+    # One row per check: every claim's checks, in order.
+    assert checks.groupby("claim").size().to_dict() == {
+        cid: len(table.attrs["checks"].query("claim == @cid")) for cid in [1, 11, 12, 13]}
+    # Claim 11's main check is the notes' 2/K bound, and the notes' K bounds f', not f''.
+    assert table.set_index("id").loc[11, "verdict"] == NOTE_WRONG
+    reason = checks.query("claim == 11 and verdict == @NOTE_WRONG")["reason"].iloc[0]
+    assert "17.00" in reason and "8.27" in reason
     # Claim 1 is exact theory plus Monte Carlo: its verdict must not depend on the machine.
     assert table.set_index("id").loc[1, "verdict"] == SUPPORTED
 
@@ -139,3 +150,23 @@ def test_grid_lstm_claim_decides_on_the_grid_lstm_and_the_best_baseline(
     assert [c.value for c in outcome.checks] == [
         accuracies["grid_lstm"], max(accuracies["tanh"], accuracies["highway"])]
     assert len(outcome.figures) == 1 and len(outcome.numbers) == 3
+
+
+def test_tasks_keep_claims_that_share_a_cache_together():
+    from fnnlab.experiments.claims import _tasks
+
+    assert _tasks([1, 4, 5, 7, 10, 20, 21]) == [[1], [4, 5, 10], [7], [20], [21]]
+    assert _tasks([5, 2]) == [[5], [2]]
+
+
+def test_worker_processes_give_the_same_numbers(fast_report):
+    _, folder = fast_report
+    table = reproduce(only="1,12", quick=True, seed=0, progress=False, jobs=2,
+                      report_dir=folder / "jobs")
+    assert table["id"].tolist() == [1, 12] and (table["error"] == "").all()
+    for cid in (1, 12):
+        pd.testing.assert_frame_equal(
+            pd.read_csv(folder / "numbers" / f"claim_{cid:02d}.csv"),
+            pd.read_csv(folder / "jobs" / "numbers" / f"claim_{cid:02d}.csv"))
+    with pytest.raises(ValueError, match="jobs must be an int >= 1"):
+        reproduce(only=1, jobs=0)

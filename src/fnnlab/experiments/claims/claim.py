@@ -9,19 +9,28 @@ by hand:
 
 - ``"supported"``: the inequality holds with the stated margin to spare;
 - ``"not supported at this scale"``: the opposite inequality holds with that margin;
-- ``"inconclusive"``: the number lies within the margin of the bound (or is NaN).
+- ``"inconclusive"``: the number lies within the margin of the bound (or is NaN);
+- ``"the note is wrong"``: the bound comes from the note and is wrong on its own terms
+  (the mathematics, not the scale of the experiment); the check says why in one
+  sentence (:func:`note_is_wrong`).
 
 The margin is the measurement's noise (timing jitter, seed-to-seed spread, Monte
-Carlo error) as judged when the rule was written. A claim is supported when all of
-its checks are, not supported when any check is not, and inconclusive otherwise
-(:func:`combine`).
+Carlo error) as judged when the rule was written.
+
+Each check is either a *main* check, testing the note's main statement, or a
+*secondary* one (a side remark of the note, a control, or a check that the setting
+is valid). The headline verdict of a claim comes from its main checks alone
+(:func:`combine`): "the note is wrong" if any main check is; otherwise "not
+supported at this scale" if any main check is not supported; "supported" if every
+main check is; "inconclusive" otherwise (and when no check is main). Secondary checks
+are reported beside it and never change it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -29,6 +38,7 @@ from matplotlib.figure import Figure
 __all__ = [
     "CLAIMS",
     "INCONCLUSIVE",
+    "NOTE_WRONG",
     "NOT_SUPPORTED",
     "SUPPORTED",
     "VERDICTS",
@@ -39,12 +49,16 @@ __all__ = [
     "below",
     "claim",
     "combine",
+    "count",
+    "note_is_wrong",
+    "secondary",
 ]
 
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not supported at this scale"
 INCONCLUSIVE = "inconclusive"
-VERDICTS = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+NOTE_WRONG = "the note is wrong"
+VERDICTS = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE, NOTE_WRONG)
 
 
 @dataclass(frozen=True)
@@ -61,12 +75,19 @@ class Check:
         The rule as text ("< 0.25, margin 0.05").
     verdict : str
         One of :data:`VERDICTS`.
+    main : bool
+        Whether the check tests the note's main statement (and so decides the claim's
+        headline verdict, see :func:`combine`).
+    reason : str
+        Why the note is wrong, in one sentence (only with ``verdict == NOTE_WRONG``).
     """
 
     name: str
     value: float
     rule: str
     verdict: str
+    main: bool = True
+    reason: str = ""
 
 
 def _decide(value: float, bound: float, margin: float, want_below: bool) -> str:
@@ -82,35 +103,76 @@ def _decide(value: float, bound: float, margin: float, want_below: bool) -> str:
     return INCONCLUSIVE
 
 
-def below(name: str, value: float, bound: float, margin: float = 0.0) -> Check:
+def below(name: str, value: float, bound: float, margin: float = 0.0, *,
+          main: bool = True) -> Check:
     """Check that ``value < bound``.
 
     Supported if ``value < bound - margin``, not supported if ``value > bound + margin``,
     inconclusive in between or when ``value`` is NaN (``+inf`` counts as above any bound).
+    ``main=False`` makes it a secondary check (see :func:`combine`).
     """
     value = float(value)
     rule = f"< {bound:.4g}" + (f" (margin {margin:.3g})" if margin else "")
-    return Check(name, value, rule, _decide(value, bound, margin, want_below=True))
+    return Check(name, value, rule, _decide(value, bound, margin, want_below=True), main)
 
 
-def above(name: str, value: float, bound: float, margin: float = 0.0) -> Check:
+def above(name: str, value: float, bound: float, margin: float = 0.0, *,
+          main: bool = True) -> Check:
     """Check that ``value > bound``; the mirror image of :func:`below`."""
     value = float(value)
     rule = f"> {bound:.4g}" + (f" (margin {margin:.3g})" if margin else "")
-    return Check(name, value, rule, _decide(value, bound, margin, want_below=False))
+    return Check(name, value, rule, _decide(value, bound, margin, want_below=False), main)
+
+
+def secondary(check: Check) -> Check:
+    """The same check as a secondary one: reported, but not part of the headline."""
+    return replace(check, main=False)
+
+
+def note_is_wrong(check: Check, reason: str) -> Check:
+    """Mark a failed check whose bound comes from the note as "the note is wrong".
+
+    Use it only where the experiment also shows, on the mathematics' own terms, that
+    the note's bound is not the one its theorem needs; ``reason`` says so in one
+    sentence. A check that holds (or is inconclusive) is returned unchanged: the
+    verdict records what was measured, not what was expected.
+    """
+    if not reason.strip():
+        raise ValueError("note_is_wrong needs the reason in one sentence.")
+    if check.verdict != NOT_SUPPORTED:
+        return check
+    return replace(check, verdict=NOTE_WRONG, reason=reason.strip())
 
 
 def combine(checks: Sequence[Check]) -> str:
-    """A claim's verdict: supported if every check is, not supported if any check is
-    not, inconclusive otherwise (and when there are no checks)."""
-    verdicts = [c.verdict for c in checks]
+    """A claim's headline verdict from its main checks.
+
+    "the note is wrong" if any main check is; else "not supported at this scale" if any
+    main check is not supported; "supported" if every main check is supported;
+    "inconclusive" otherwise, and when there is no main check. Secondary checks
+    (``main=False``) do not count.
+    """
+    verdicts = [c.verdict for c in checks if c.main]
     if not verdicts:
         return INCONCLUSIVE
+    if NOTE_WRONG in verdicts:
+        return NOTE_WRONG
     if NOT_SUPPORTED in verdicts:
         return NOT_SUPPORTED
     if all(v == SUPPORTED for v in verdicts):
         return SUPPORTED
     return INCONCLUSIVE
+
+
+def count(checks: Sequence[Check]) -> str:
+    """The checks as text: "main 2/3 supported; secondary 1/1 supported"."""
+    parts = []
+    for label, group in (("main", [c for c in checks if c.main]),
+                         ("secondary", [c for c in checks if not c.main])):
+        if group:
+            ok = sum(c.verdict == SUPPORTED for c in group)
+            parts.append(f"{label} {ok}/{len(group)} supported")
+    return "; ".join(parts) or "no checks"
 
 
 @dataclass
@@ -141,11 +203,13 @@ class Outcome:
         return combine(self.checks)
 
     def checks_frame(self) -> pd.DataFrame:
-        """The checks as a table: check, measured, rule, verdict."""
+        """The checks as a table: check, value, rule, verdict, role (main or secondary),
+        reason (why the note is wrong, else empty)."""
         return pd.DataFrame(
-            [{"check": c.name, "measured": c.value, "rule": c.rule, "verdict": c.verdict}
+            [{"check": c.name, "value": c.value, "rule": c.rule, "verdict": c.verdict,
+              "role": "main" if c.main else "secondary", "reason": c.reason}
              for c in self.checks],
-            columns=["check", "measured", "rule", "verdict"],
+            columns=["check", "value", "rule", "verdict", "role", "reason"],
         )
 
 

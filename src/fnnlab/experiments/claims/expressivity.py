@@ -117,10 +117,31 @@ def expressivity(quick: bool, seed: int) -> Outcome:
                         max(b / a for a, b in zip(errors, errors[1:], strict=False)), 1.0))
     checks.append(below("slope of log max-error against log n", slope, -1.0, 0.3))
 
+    fig = _figure(xs, ys, design.float() @ ols.float(), fits, grid, curves, widths, errors)
+    setup = (
+        f"(a) FNNSpec(depth=6, width=16, activation='identity') in float64: W and b read "
+        f"off from the outputs for 0 and the unit vectors, then compared with the network "
+        f"on 1000 random inputs. Depth-4, width-32 nets with identity and ReLU activations "
+        f"trained with Adam (lr 3e-3, {epochs} epochs) on y = sin 3x + 0.3x², {n_train} "
+        f"points in [−2, 2], against the least-squares line. (b) A one-hidden-layer FNN of "
+        f"width n whose units are relu(x − k_j) at n evenly spaced knots, output layer by "
+        f"least squares on 4001 grid points; max error on that grid. Seed {seed}."
+    )
+    notes = ("The deep linear network's fit is the least-squares line (up to training "
+             "error): depth without a nonlinearity adds no capacity. The ReLU sums' error "
+             "falls like 1/n², as piecewise-linear interpolation of a smooth function does.")
+    return Outcome(setup=setup, numbers=pd.DataFrame(rows), checks=checks, notes=notes,
+                   figures=[(fig, "Left: trained deep linear vs ReLU nets. Middle and right: "
+                             "sums of n ReLUs.")])
+
+
+def _figure(xs, ys, line, fits: dict, grid, curves: dict, widths: list,
+            errors: list) -> Figure:
+    """Left: trained deep linear and ReLU nets; middle and right: sums of n ReLUs."""
     fig = Figure(figsize=(14, 4), layout="constrained")
     ax1, ax2, ax3 = fig.subplots(1, 3)
     ax1.plot(xs, ys, color="black", linewidth=2, label="target sin 3x + 0.3x²")
-    ax1.plot(xs, design.float() @ ols.float(), "--", label="least-squares line")
+    ax1.plot(xs, line, "--", label="least-squares line")
     ax1.plot(xs, fits["deep linear"], ":", linewidth=2, label="depth-4 linear net (trained)")
     ax1.plot(xs, fits["deep ReLU"], label="depth-4 ReLU net (trained)")
     ax1.set_title("Without a nonlinearity depth adds nothing")
@@ -143,18 +164,4 @@ def expressivity(quick: bool, seed: int) -> Outcome:
     ax3.set_ylabel("max |error| on [−2, 2]")
     ax3.set_title("Approximation error against n")
     ax3.legend(fontsize="small")
-    setup = (
-        f"(a) FNNSpec(depth=6, width=16, activation='identity') in float64: W and b read "
-        f"off from the outputs for 0 and the unit vectors, then compared with the network "
-        f"on 1000 random inputs. Depth-4, width-32 nets with identity and ReLU activations "
-        f"trained with Adam (lr 3e-3, {epochs} epochs) on y = sin 3x + 0.3x², {n_train} "
-        f"points in [−2, 2], against the least-squares line. (b) A one-hidden-layer FNN of "
-        f"width n whose units are relu(x − k_j) at n evenly spaced knots, output layer by "
-        f"least squares on 4001 grid points; max error on that grid. Seed {seed}."
-    )
-    notes = ("The deep linear network's fit is the least-squares line (up to training "
-             "error): depth without a nonlinearity adds no capacity. The ReLU sums' error "
-             "falls like 1/n², as piecewise-linear interpolation of a smooth function does.")
-    return Outcome(setup=setup, numbers=pd.DataFrame(rows), checks=checks, notes=notes,
-                   figures=[(fig, "Left: trained deep linear vs ReLU nets. Middle and right: "
-                             "sums of n ReLUs.")])
+    return fig

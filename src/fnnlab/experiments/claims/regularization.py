@@ -128,6 +128,36 @@ def regularization(quick: bool, seed: int) -> Outcome:
                         calib["input noise σ=0.5"][2] - calib["none"][2], 0.0, 0.02))
 
     # (d) Early stopping returns the weights of the validation minimum.
+    r, d_rows, d_checks = _early_stopping(parts, seed, width, common, quick)
+    hist = r.history
+    rows += d_rows
+    checks += d_checks
+
+    fig = _figure(scaled, geometric, arithmetic, n_masks, weights, calib, test.y)
+    fig2 = training_curves(hist, ["train_loss", "valid_loss"], best_epoch=r.best_epoch,
+                           title="(d) Early stopping (patience 5) on 300 training rows")
+    setup = (
+        f"Digits data set (65/15/20 split). 2-layer, {width}-unit ReLU nets (He init), SGD lr "
+        f"0.1, batch 64, {epochs} epochs. (a) dropout 0.5; test-set class probabilities of "
+        f"the weight-scaled net (eval mode) against the normalized geometric mean and the "
+        f"arithmetic mean of {n_masks} sampled thinned nets. (b) l1=0.005 or "
+        f"weight_decay=0.005 in fit. (c) label_smoothing=0.1 or input_noise=0.5 in fit; "
+        f"confidence, 10-bin expected calibration error, and accuracy on test inputs with "
+        f"N(0, 1) noise added (features are standardized). (d) early_stopping=5 on 300 "
+        f"training rows, so the net overfits. Seed {seed}."
+    )
+    return Outcome(setup=setup, numbers=pd.DataFrame(rows), checks=checks, figures=[
+        (fig, "(a) dropout as an ensemble, (b) L1 vs L2 weights, (c) calibration."),
+        (fig2, "(d) Training and validation loss; the dotted line is the returned epoch."),
+    ], notes="Weight scaling matches the geometric mean closely but not exactly (the net is "
+             "not linear between the dropout layers and the softmax). L1's subgradient "
+             "steps leave weights oscillating within lr · l1 of zero rather than exactly "
+             "zero, hence the 1e-3 threshold.")
+
+
+def _early_stopping(parts, seed: int, width: int, common: dict, quick: bool):
+    """Part (d): train on 300 rows with patience 5; the fit result, rows and checks."""
+    rows, checks = [], []
     small = parts.train.subset(torch.arange(300))
     r = fit(_net(parts, seed, width), small, parts.valid, early_stopping=5,
             **{**common, "epochs": 60 if quick else 150})
@@ -146,7 +176,12 @@ def regularization(quick: bool, seed: int) -> Outcome:
                         abs(r.best_epoch - argmin), 0.5))
     checks.append(below("(d) |validation loss of returned model − minimum| (nats)",
                         abs(returned - float(hist["valid_loss"].min())), 1e-5))
+    return r, rows, checks
 
+
+def _figure(scaled, geometric, arithmetic, n_masks: int, weights: dict, calib: dict,
+            y: torch.Tensor) -> Figure:
+    """(a) weight scaling against the ensembles, (b) weight magnitudes, (c) reliability."""
     fig = Figure(figsize=(14, 4), layout="constrained")
     ax1, ax2, ax3 = fig.subplots(1, 3)
     top = scaled.argmax(1, keepdim=True)
@@ -171,7 +206,7 @@ def regularization(quick: bool, seed: int) -> Outcome:
     for name in ("none", "label smoothing 0.1"):
         proba = calib[name][3]
         conf, pred = proba.max(1)
-        correct = (pred == test.y).float()
+        correct = (pred == y).float()
         edges = np.linspace(0, 1, 11)
         idx = np.clip(np.digitize(conf.numpy(), edges) - 1, 0, 9)
         xs, ys = [], []
@@ -185,22 +220,4 @@ def regularization(quick: bool, seed: int) -> Outcome:
     ax3.set_ylabel("accuracy in bin (fraction)")
     ax3.set_title("(c) Reliability on the test split")
     ax3.legend(fontsize="small")
-    fig2 = training_curves(hist, ["train_loss", "valid_loss"], best_epoch=r.best_epoch,
-                           title="(d) Early stopping (patience 5) on 300 training rows")
-    setup = (
-        f"Digits data set (65/15/20 split). 2-layer, {width}-unit ReLU nets (He init), SGD lr "
-        f"0.1, batch 64, {epochs} epochs. (a) dropout 0.5; test-set class probabilities of "
-        f"the weight-scaled net (eval mode) against the normalized geometric mean and the "
-        f"arithmetic mean of {n_masks} sampled thinned nets. (b) l1=0.005 or "
-        f"weight_decay=0.005 in fit. (c) label_smoothing=0.1 or input_noise=0.5 in fit; "
-        f"confidence, 10-bin expected calibration error, and accuracy on test inputs with "
-        f"N(0, 1) noise added (features are standardized). (d) early_stopping=5 on 300 "
-        f"training rows, so the net overfits. Seed {seed}."
-    )
-    return Outcome(setup=setup, numbers=pd.DataFrame(rows), checks=checks, figures=[
-        (fig, "(a) dropout as an ensemble, (b) L1 vs L2 weights, (c) calibration."),
-        (fig2, "(d) Training and validation loss; the dotted line is the returned epoch."),
-    ], notes="Weight scaling matches the geometric mean closely but not exactly (the net is "
-             "not linear between the dropout layers and the softmax). L1's subgradient "
-             "steps leave weights oscillating within lr · l1 of zero rather than exactly "
-             "zero, hence the 1e-3 threshold.")
+    return fig

@@ -142,7 +142,9 @@ def self_normalization(quick: bool, seed: int) -> Outcome:
     x = torch.randn(rows, 64, generator=gen)
     nets = {
         "SELU (SNN)": dict(method="snn"),
-        "ReLU": dict(method=None, activation="relu", init="lecun_normal"),
+        # He init is the fair control for ReLU: it is the init that keeps a ReLU net's
+        # second moment, as LeCun's keeps SELU's.
+        "ReLU (He init)": dict(method=None, activation="relu", init="he_normal"),
         "tanh": dict(method=None, activation="tanh", init="lecun_normal"),
         "sigmoid": dict(method=None, activation="sigmoid", init="lecun_normal"),
         "SELU + alpha dropout 0.1": dict(method="snn", dropout=0.1),
@@ -162,17 +164,21 @@ def self_normalization(quick: bool, seed: int) -> Outcome:
         summary.append({"network": name, "layer": int(last["layer"]) + 1,
                         "mean": float(last["mean"]), "var": float(last["var"]),
                         "deviation max(|mean|, |ln var|)": d})
+        # The note's statement is about SNNs with and without alpha dropout; the other
+        # nets are controls (secondary checks).
         keeps = name in ("SELU (SNN)", "SELU + alpha dropout 0.1")
         rule = below if keeps else above
-        checks.append(rule(f"{name}: deviation from (0, 1) at layer {depth}", d, 0.25, 0.05))
+        checks.append(rule(f"{name}: deviation from (0, 1) at layer {depth}", d, 0.25, 0.05,
+                           main=keeps))
     stats = pd.concat(frames, ignore_index=True)
     fig = signal_by_depth(stats[["method", "layer", "mean", "var"]])
     fig.set_size_inches(11, 4.2)
-    fig.suptitle(f"Activation moments through {depth} layers ({width} units, LeCun-normal "
-                 f"init, N(0, 1) inputs)")
+    fig.suptitle(f"Activation moments through {depth} layers ({width} units, N(0, 1) "
+                 f"inputs)")
     setup = (
-        f"Six {depth}-layer networks of width {width}, all with LeCun-normal init "
-        f"(FNNSpec; SELU is method='snn'), fed {rows} inputs x ~ N(0, 1) of 64 features. "
+        f"Six {depth}-layer networks of width {width}, ReLU with He-normal init, the others "
+        f"with LeCun-normal init (FNNSpec; SELU is method='snn'), fed {rows} inputs "
+        f"x ~ N(0, 1) of 64 features. "
         f"fnnlab.diagnostics.signal_propagation gives each hidden layer's activation mean "
         f"and variance over all units and samples; the dropout nets in training mode "
         f"(dropout active), the others in eval mode. 'Near the fixed point' means "
@@ -180,9 +186,13 @@ def self_normalization(quick: bool, seed: int) -> Outcome:
         f"in (0.78, 1.28). Seed {seed}."
     )
     notes = (
-        "SELU keeps both moments at the fixed point through every layer; ReLU's mean drifts "
-        "positive and its variance halves per layer (LeCun init lacks He's factor 2), tanh's "
-        "variance shrinks, and sigmoid's mean sits near 0.5. Standard dropout scales the "
+        "SELU keeps both moments at the fixed point through every layer. ReLU with He init "
+        "keeps the second moment of its pre-activations, but its outputs are non-negative: "
+        "their mean is positive and their variance is set by the init, not pulled to a "
+        "fixed point (He init is the fair control; LeCun init would halve the variance per "
+        "layer). tanh's variance shrinks and sigmoid's mean sits near 0.5. The controls "
+        "are secondary checks; the headline is decided by the SNN with and without alpha "
+        "dropout. Standard dropout scales the "
         "kept units by 1/(1 − p) and moves the fixed point; alpha dropout's affine "
         "correction keeps it."
     )
