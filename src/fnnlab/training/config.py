@@ -61,7 +61,7 @@ class FitConfig:
     epochs: int = _option(100, "int", "Number of passes over ``train``.")
     batch_size: int = _option(
         64, "int",
-        "Minibatch size |B|. A trailing batch of a single row is skipped (batch norm "
+        "Minibatch size (rows per step). A trailing batch of a single row is skipped (batch norm "
         "cannot train on one row); every row is still seen in other epochs.")
     early_stopping: int | None = _option(
         None, "int or None",
@@ -88,7 +88,7 @@ class FitConfig:
         0.0, "float", "L2 coefficient λ >= 0, J + λ/2 ‖θ‖² (decoupled for \"adamw\").",
         member=True)
     l1: float = _option(0.0, "float",
-                        "L1 coefficient >= 0: J + l1 Σ|w| over the weight matrices.",
+                        "L1 coefficient >= 0: J + l1 · (sum of absolute weights) over the weight matrices.",
                         member=True)
     max_norm: float | None = _option(
         None, "float or None",
