@@ -88,7 +88,7 @@ class FitConfig:
         0.0, "float", "L2 coefficient λ >= 0, J + λ/2 ‖θ‖² (decoupled for \"adamw\").",
         member=True)
     l1: float = _option(0.0, "float",
-                        "L1 coefficient >= 0: J + l1 · (sum of absolute weights) over the weight matrices.",
+                        "L1 coefficient >= 0: J + l1 · Σ abs(w) over the weight matrices.",
                         member=True)
     max_norm: float | None = _option(
         None, "float or None",
