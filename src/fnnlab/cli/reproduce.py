@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from fnnlab.cli.args import output_dir
 from fnnlab.experiments.claims import CLAIMS, reproduce
 
 
@@ -23,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                     "self-contained HTML report (figures embedded), verdicts.csv and each "
                     f"claim's numbers. Claims: {listing}.",
     )
-    parser.add_argument("--report", metavar="DIR", default=None,
+    parser.add_argument("--report", metavar="DIR", default=None, type=output_dir,
                         help="folder for index.html, verdicts.csv and numbers/")
     parser.add_argument("--quick", action="store_true",
                         help="smaller experiments (under 3 minutes on 2 cores)")
