@@ -306,7 +306,8 @@ def test_a_dataframe_with_a_string_column_names_it(binary):
 
 def test_validation_fraction_and_lr_are_checked_even_when_unused(binary):
     X, y = binary
-    with pytest.raises(ValueError, match="validation_fraction must be None"):
+    with pytest.raises(ValueError,
+                       match=r"validation_fraction must be in \(0, 1\).*or None.*got 1\.5"):
         small_classifier(early_stopping=None, validation_fraction=1.5).fit(X, y)
     with pytest.raises(ValueError, match="lr must be > 0 and finite, got inf"):
         small_classifier(lr=float("inf")).fit(X, y)

@@ -126,8 +126,8 @@ class _FNNEstimator(BaseEstimator):
                 and not isinstance(self.validation_fraction, bool)
                 and 0.0 < self.validation_fraction < 1.0):
             raise ValueError(
-                f"{name}.validation_fraction must be None (early stopping watches the "
-                f"training loss) or in (0, 1) (the share held out to watch), got "
+                f"{name}.validation_fraction must be in (0, 1) (the share held out for "
+                f"early stopping) or None (early stopping watches the training loss), got "
                 f"{self.validation_fraction!r}."
             )
         _check_number(self.lr, f"{name}.lr", positive=True)
@@ -406,7 +406,11 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     Sparse ``X`` is densified (at most 2**28 cells); a DataFrame column holding text is
     an error that names the column (encode it first, e.g. with a ``ColumnTransformer``).
 
-    Expected time with the defaults: EXPECTED_TIME
+    Expected time with the defaults: about 50 µs per sample and epoch on one CPU core,
+    so a fit on 1,000 samples × 20 features takes about 3 s (about 50 epochs before the
+    training loss stops improving) and on 10,000 samples about 35 s; never more than 200
+    epochs. ``check_estimator(FNNClassifier())`` takes about 40 s of CPU time
+    (``benchmarks/bench_sklearn.py --check-estimator``).
     """
 
     _stratify = True
