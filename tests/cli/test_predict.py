@@ -78,7 +78,7 @@ def test_complete_target_gives_the_accuracy_of_the_predictions(trained, tmp_path
 
 def test_header_only_file_is_one_clear_line(trained, tmp_path, capsys):
     folder, frame = trained
-    frame.iloc[:0].to_csv(tmp_path / "empty.csv", index=False)
+    frame.drop(columns="target").iloc[:0].to_csv(tmp_path / "empty.csv", index=False)
     code, text, _ = _predict(folder / "train.csv.pt", tmp_path / "empty.csv", tmp_path, capsys)
     assert code == 2
     assert text.count("\n") == 1 and "has a header but no rows" in text
