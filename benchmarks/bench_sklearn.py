@@ -13,6 +13,13 @@ repeats, and the ratios of the medians.
     .venv/bin/python benchmarks/bench_sklearn.py                  # the recorded setting
     .venv/bin/python benchmarks/bench_sklearn.py --quick          # a 1-minute smoke run
 
+With ``--check-estimator`` it instead times scikit-learn's ``check_estimator`` on
+``FNNClassifier()`` and ``FNNRegressor()`` with their default parameters, beside
+``MLPClassifier()`` and ``MLPRegressor()`` (alternating, ``--repeats`` rounds), and
+reports wall time, the process's CPU time and the number of failed checks:
+
+    .venv/bin/python benchmarks/bench_sklearn.py --check-estimator --threads 2 --repeats 3
+
 Needs skorch (``pip install -c constraints.txt skorch``). Threads: torch and NumPy's
 BLAS are both limited to ``--threads`` (default 2), set before any timing.
 """
@@ -88,6 +95,52 @@ def time_fit(name: str, X: np.ndarray, y: np.ndarray, epochs: int) -> tuple[floa
     return seconds, float((estimator.predict(X) == y).mean())
 
 
+ESTIMATOR_CHECKS = ("FNNClassifier", "FNNRegressor", "MLPClassifier", "MLPRegressor")
+
+
+def time_check_estimator(name: str) -> tuple[float, float, int, int]:
+    """Wall seconds, CPU seconds, checks run and checks failed of one ``check_estimator``."""
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.utils.estimator_checks import check_estimator
+
+    from fnnlab.sklearn import FNNRegressor
+
+    estimator = {"FNNClassifier": FNNClassifier, "FNNRegressor": FNNRegressor,
+                 "MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}[name]()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wall, cpu = time.perf_counter(), time.process_time()
+        results = check_estimator(estimator, on_fail=None)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    failed = [r["check_name"] for r in results if r["status"] == "failed"]
+    for check in failed:
+        print(f"# {name}: failed {check}")
+    return wall, cpu, len(results), len(failed)
+
+
+def check_estimator_main(repeats: int) -> None:
+    """Print a Markdown table of check_estimator's wall and CPU time per estimator."""
+    wall: dict[str, list[float]] = {name: [] for name in ESTIMATOR_CHECKS}
+    cpu: dict[str, list[float]] = {name: [] for name in ESTIMATOR_CHECKS}
+    counts: dict[str, tuple[int, int]] = {}
+    names = list(ESTIMATOR_CHECKS)
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            seconds, cpu_seconds, n_checks, n_failed = time_check_estimator(name)
+            wall[name].append(seconds)
+            cpu[name].append(cpu_seconds)
+            counts[name] = (n_checks, max(n_failed, counts.get(name, (0, 0))[1]))
+            print(f"# {name}: {seconds:.1f} s wall, {cpu_seconds:.1f} s CPU", flush=True)
+    print("| estimator (defaults) | wall: median (min–max) | CPU: median (min–max) | checks "
+          "| failed |")
+    print("|---|---:|---:|---:|---:|")
+    for name in names:
+        w, c = wall[name], cpu[name]
+        print(f"| {name}() | {statistics.median(w):.0f} s ({min(w):.0f}–{max(w):.0f}) | "
+              f"{statistics.median(c):.0f} s ({min(c):.0f}–{max(c):.0f}) | {counts[name][0]} "
+              f"| {counts[name][1]} |")
+
+
 def _cpu() -> str:
     try:
         with open("/proc/cpuinfo") as f:
@@ -104,7 +157,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="2048 samples, 2 epochs, 3 repeats")
+    parser.add_argument("--check-estimator", action="store_true",
+                        help="time check_estimator on the default estimators instead")
     args = parser.parse_args(argv)
+    if args.check_estimator:
+        torch.set_num_threads(args.threads)
+        with threadpool_limits(limits=args.threads):
+            print(f"# {_cpu()}, torch {torch.__version__}, torch and BLAS threads "
+                  f"{args.threads}, {os.cpu_count()} cores, load average "
+                  f"{os.getloadavg()[0]:.1f}", flush=True)
+            check_estimator_main(args.repeats)
+            print(f"# load average at the end {os.getloadavg()[0]:.1f}")
+        return
     if args.quick:
         args.samples, args.epochs, args.repeats = 2048, 2, 3
 

@@ -257,3 +257,69 @@ def test_cross_val_score_regressor_in_pipeline():
     pipe = make_pipeline(StandardScaler(), small_regressor(epochs=30))
     scores = cross_val_score(pipe, X, y / y.std(), cv=3)
     assert scores.shape == (3,) and scores.min() > 0.8
+
+
+def test_defaults_are_a_deep_snn_that_stops_when_the_loss_stops_improving(binary):
+    X, y = binary
+    clf = FNNClassifier(random_state=0)
+    assert (clf.method, clf.depth, clf.early_stopping, clf.validation_fraction) == (
+        "snn", 8, 10, None)
+    clf.fit(X, y)
+    assert "valid_loss" not in clf.history_.columns  # nothing held out by default
+    assert clf.n_iter_ < 100
+    # Stopped because the last 10 epochs did not lower the best training loss by tol.
+    losses = clf.history_["train_loss"].to_numpy()
+    assert losses[-10:].min() > losses[:-10].min() - clf.tol
+    assert clf.score(X, y) > 0.9
+
+
+def test_sparse_input_is_densified(binary):
+    import scipy.sparse as sp
+
+    X, y = binary
+    X = np.where(np.abs(X) > 1, X, 0).astype(np.float32)
+    dense = small_classifier().fit(X, y)
+    sparse = small_classifier().fit(sp.csr_matrix(X), y)
+    np.testing.assert_array_equal(sparse.predict_proba(sp.csc_matrix(X)),
+                                  dense.predict_proba(X))
+
+
+def test_sparse_input_beyond_the_limit_is_a_clear_error(binary, monkeypatch):
+    import scipy.sparse as sp
+
+    import fnnlab.sklearn as fs
+
+    X, y = binary
+    monkeypatch.setattr(fs, "_MAX_DENSE", 100)
+    with pytest.raises(ValueError, match=r"densifies sparse input, but X of shape \(160, 6\) "
+                                         r"has 960 cells, more than the limit of 100"):
+        small_classifier().fit(sp.csr_matrix(X), y)
+
+
+def test_a_dataframe_with_a_string_column_names_it(binary):
+    X, y = binary
+    frame = pd.DataFrame(X, columns=list("abcdef")).assign(color="red")
+    with pytest.raises(ValueError, match=r"column 'color' of X holds non-numeric values "
+                                         r"\(e\.g\. 'red' in row 0\).*OneHotEncoder"):
+        small_classifier().fit(frame, y)
+
+
+def test_validation_fraction_and_lr_are_checked_even_when_unused(binary):
+    X, y = binary
+    with pytest.raises(ValueError,
+                       match=r"validation_fraction must be in \(0, 1\).*or None.*got 1\.5"):
+        small_classifier(early_stopping=None, validation_fraction=1.5).fit(X, y)
+    with pytest.raises(ValueError, match="lr must be > 0 and finite, got inf"):
+        small_classifier(lr=float("inf")).fit(X, y)
+
+
+def test_read_only_input_predicts_without_warnings(binary):
+    import warnings
+
+    X, y = binary
+    clf = small_classifier(epochs=2).fit(X, y)
+    X = X.astype(np.float64)
+    X.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch's "array is not writable" would fail here
+        clf.predict_proba(X)

@@ -136,3 +136,47 @@ def test_train_leaves_the_callers_global_rng_alone(csv, tmp_path, capsys):
                  "--out", str(tmp_path / "m.pt"), "--no-progress", "--seed", "5"])
     assert code == 0
     assert torch.equal(torch.rand(3), expected)
+
+
+def _toy(tmp_path, target):
+    g = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": g.normal(size=40), "b": g.normal(size=40), "target": target})
+    path = tmp_path / "toy.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_float_target_with_categorical_likelihood_is_one_line(tmp_path, capsys):
+    path = _toy(tmp_path, np.random.default_rng(1).normal(size=40))
+    assert main(["train", str(path), "--likelihood", "categorical"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "--likelihood categorical is for classification, but the target 'target'" in err
+    assert "gaussian" in err
+
+
+def test_early_stopping_without_validation_rows_is_an_error(tmp_path, capsys):
+    path = _toy(tmp_path, np.arange(40) % 2)
+    assert main(["train", str(path), "--valid", "0", "--early-stopping", "3",
+                 "--out", str(tmp_path / "m.pt")]) == 2
+    assert "--valid 0 holds out no validation rows" in capsys.readouterr().err
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_declared_kind_and_non_numeric_reach_the_loader(tmp_path, capsys):
+    values = [f"id{i}" for i in range(40)]
+    path = _toy(tmp_path, np.arange(40) % 2)
+    frame = pd.read_csv(path).assign(code=values)
+    frame["a"] = frame["a"].astype(object)
+    frame.loc[3, "a"] = "oops"
+    frame.to_csv(path, index=False)
+    assert main(["train", str(path), "--out", str(tmp_path / "m.pt")]) == 2
+    assert "'oops' (rows 3)" in capsys.readouterr().err
+    argv = ["train", str(path), "--non-numeric", "missing", "--depth", "1", "--width", "4",
+            "--epochs", "1", "--out", str(tmp_path / "m.pt"), "--no-progress"]
+    assert main(argv) == 2  # the ids are too many categories unless declared
+    assert "--kind code=categorical" in capsys.readouterr().err
+    assert main([*argv, "--kind", "code=categorical"]) == 2  # the typo is now missing
+    assert "missing (NaN) feature values in 'a' (1 row)" in capsys.readouterr().err
+    assert main([*argv, "--kind", "code=categorical", "--impute", "median"]) == 0
+    assert fnnlab.load(tmp_path / "m.pt").spec.in_features > 10  # a, b and one-hot codes

@@ -196,3 +196,13 @@ def test_target_scaler_errors():
         TargetScaler().fit(torch.tensor([1.0, float("nan")]))
     with pytest.raises(ValueError, match=r"fitted on 1 target column\(s\)"):
         TargetScaler().fit(torch.zeros(3)).transform(torch.zeros(3, 2))
+
+
+def test_values_too_large_to_standardize_name_their_column_without_numpy_warnings():
+    import warnings
+
+    frame = pd.DataFrame({"ok": [1.0, 2.0, 3.0, 4.0], "big": [1e308, -1e308, 2e307, 5.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warnings would fail here
+        with pytest.raises(ValueError, match=r"beyond ±1e\+150 in 'big' \(3 rows\).*Rescale"):
+            Preprocessor().fit(frame)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from fnnlab.bench.compare import DEFAULT_METHODS, compare, table_from_store
+from fnnlab.cli.args import jobs, store_path
 from fnnlab.data import BUNDLED
 
 
@@ -30,14 +31,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="comma-separated ML baselines: svm, rf, logreg, gbm, knn")
     parser.add_argument("--grid", default="quick", help="quick, paper, or a JSON file")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (default: 3)")
-    parser.add_argument("--store", default=None,
+    parser.add_argument("--store", default=None, type=store_path,
                         help="SQLite file for results (resumable); default: in memory")
     parser.add_argument("--report", default=None, metavar="DIR",
                         help="write the table (txt/csv/md/tex/json) and figures to DIR")
     parser.add_argument("--backend", default="local", choices=("local", "dask", "ray"))
     parser.add_argument("--scheduler", default=None, metavar="ADDR",
                         help="Dask scheduler / Ray cluster address")
-    parser.add_argument("--jobs", type=int, default=-1,
+    parser.add_argument("--jobs", type=jobs, default=-1,
                         help="parallel processes or Dask workers (default: all cores)")
     parser.add_argument("--metric", default="accuracy",
                         choices=("accuracy", "balanced_accuracy", "roc_auc", "auc"),

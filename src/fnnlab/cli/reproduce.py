@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from fnnlab.cli.args import output_dir
 from fnnlab.experiments.claims import CLAIMS, reproduce
 
 
@@ -26,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                     "verdicts.csv (one row per check), claims.csv and each claim's numbers. "
                     f"Claims: {listing}.",
     )
-    parser.add_argument("--report", metavar="DIR", default=None,
+    parser.add_argument("--report", metavar="DIR", default=None, type=output_dir,
                         help="folder for index.html, verdicts.csv and numbers/")
     parser.add_argument("--quick", action="store_true",
                         help="smaller experiments (under 4 minutes on 2 cores)")

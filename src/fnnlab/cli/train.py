@@ -25,6 +25,12 @@ import argparse
 import sys
 import warnings
 from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from fnnlab.cli.args import output_path, positive_float
+
+if TYPE_CHECKING:
+    from fnnlab.data import Table
 
 # Default learning rates by task. Squared error's Hessian in the head's weights is
 # 2 E[h h^T], whose trace is 2 * width for unit-variance features h, and no output unit
@@ -50,7 +56,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument("data", metavar="DATA", help="bundled data set name or data file path")
     p.add_argument("--target", default="target", help="target column (default: target)")
-    p.add_argument("--out", default="model.pt", help="checkpoint path (default: model.pt)")
+    p.add_argument("--out", default="model.pt", type=output_path,
+                   help="checkpoint path (default: model.pt)")
     p.add_argument("--method", default="snn", help=f"preset: {', '.join(METHODS.names())}")
     p.add_argument("--depth", type=int, default=8, help="hidden blocks (default 8)")
     p.add_argument("--width", type=int, default=256, help="units per layer (default 256)")
@@ -58,7 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--likelihood", default=None,
                    help=f"{', '.join(LIKELIHOODS.names())} (default: from the task)")
     p.add_argument("--optimizer", default="sgd", help=f"{', '.join(OPTIMIZERS.names())}")
-    p.add_argument("--lr", type=float, default=None,
+    p.add_argument("--lr", type=positive_float, default=None,
                    help=f"learning rate (default {_LR['classification']}; "
                         f"{_LR['regression']} for regression)")
     p.add_argument("--schedule", default="constant", help=f"{', '.join(SCHEDULES.names())}")
@@ -73,7 +80,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--seed", type=int, default=0, help="seed of split, init and training")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--precision", default="fp32", help="fp32 or bf16")
-    p.add_argument("--history", default=None, metavar="CSV", help="write the history here")
+    p.add_argument("--history", default=None, metavar="CSV", type=output_path,
+                   help="write the history here")
+    p.add_argument("--kind", action="append", default=[], metavar="COLUMN=KIND",
+                   help="declare a feature column numeric or categorical (repeatable); "
+                        "others are inferred")
+    p.add_argument("--non-numeric", default="error", choices=("error", "missing"),
+                   help="values that are not numbers in a numeric column: an error "
+                        "(default) or missing values (then pass --impute)")
+    p.add_argument("--impute", default=None, choices=("mean", "median", "most_frequent"),
+                   help="fill missing feature values with this training statistic "
+                        "(default: missing values are an error)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: when stderr is a terminal)")
     return p
@@ -90,8 +107,12 @@ def run(args: argparse.Namespace) -> int:
     from fnnlab.training.metrics import default_metrics
     from fnnlab.training.predict import outputs as model_outputs
 
-    table = data.load(args.data, target=args.target)
-    splits = data.split(table, valid=args.valid, test=args.test, seed=args.seed)
+    _check_arguments(args)
+    table = data.load(args.data, target=args.target, kinds=_kinds(args.kind),
+                      non_numeric=args.non_numeric)
+    splits = data.split(table, valid=args.valid, test=args.test, seed=args.seed,
+                        impute=args.impute)
+    _check_likelihood(args.likelihood, table)
     likelihood = resolve(args.likelihood, splits.train.y)
     target_scaler = (data.TargetScaler().fit(splits.train.y)
                      if likelihood.name in _SCALED_TARGET_LIKELIHOODS else None)
@@ -143,3 +164,43 @@ def run(args: argparse.Namespace) -> int:
         print(f"fnnlab train: warning: {result.message}", file=sys.stderr)
     return 0
 
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Checks across arguments, made before any data are read."""
+    if args.early_stopping is not None and args.valid == 0:
+        raise ValueError("--early-stopping watches the validation loss, but --valid 0 holds "
+                         "out no validation rows. Pass --valid 0.15 (say), or drop "
+                         "--early-stopping.")
+
+
+def _kinds(declared: list[str]) -> dict[str, str]:
+    """``["zip=categorical"]`` -> ``{"zip": "categorical"}``, checked."""
+    from fnnlab.data import KINDS
+
+    kinds = {}
+    for item in declared:
+        column, _, kind = item.rpartition("=")
+        if not column or kind not in KINDS:
+            raise ValueError(f"--kind takes COLUMN=KIND with KIND one of {', '.join(KINDS)}, "
+                             f"got {item!r}.")
+        kinds[column] = kind
+    return kinds
+
+
+def _check_likelihood(name: str | None, table: Table) -> None:
+    """Refuse a likelihood made for the other task, naming the target and its values."""
+    from fnnlab.likelihoods import LIKELIHOODS
+
+    if name is None:
+        return
+    task = LIKELIHOODS.get(LIKELIHOODS.canonical(name)).task
+    if task == table.task:
+        return
+    fitting = [n for n in LIKELIHOODS.names() if LIKELIHOODS.get(n).task == table.task]
+    values = table.frame[table.targets[0]].head(3).tolist()
+    raise ValueError(
+        f"--likelihood {name} is for {task}, but the target {table.target!r} of "
+        f"{table.name!r} was read as {table.task} (values such as {values}). Pass "
+        f"--likelihood {' / '.join(fitting)}, or drop --likelihood to choose by the target."
+    )

@@ -11,11 +11,14 @@ The flow is ``load* -> Table -> split -> Splits(train, valid, test of Dataset)``
         table = source.load()
 
 Files: `dataset.py` (Dataset), `table.py` (Table, from_frame, from_arrays),
-`preprocess.py` (Preprocessor, TargetScaler), `splits.py` (Splits, split, from_indices,
-paper_split), `loaders.py` (load, load_file, load_csv, load_parquet, load_npz,
-load_dir), `suites.py` (Source, suite).
+`columns.py` (numeric or categorical: how each feature column's kind is inferred or
+declared), `preprocess.py` (Preprocessor, TargetScaler), `splits.py` (Splits, split,
+from_indices, paper_split), `loaders.py` (load, load_file, load_csv, load_parquet,
+load_npz, load_dir, read_rows), `suites.py` (Source, suite), `messages.py` (how errors
+name columns, rows and values).
 """
 
+from fnnlab.data.columns import KINDS, MAX_CATEGORIES, NON_NUMERIC
 from fnnlab.data.dataset import TASKS, Dataset, Task
 from fnnlab.data.loaders import (
     BUNDLED,
@@ -28,6 +31,7 @@ from fnnlab.data.loaders import (
     load_file,
     load_npz,
     load_parquet,
+    read_rows,
 )
 from fnnlab.data.preprocess import IMPUTE_STRATEGIES, Preprocessor, TargetScaler
 from fnnlab.data.splits import Splits, from_indices, paper_split, paper_splits_file, split
@@ -37,6 +41,9 @@ from fnnlab.data.table import Table, from_arrays, from_frame
 __all__ = [
     "BUNDLED",
     "IMPUTE_STRATEGIES",
+    "KINDS",
+    "MAX_CATEGORIES",
+    "NON_NUMERIC",
     "SUFFIXES",
     "SUITES",
     "TASKS",
@@ -60,6 +67,7 @@ __all__ = [
     "load_parquet",
     "paper_split",
     "paper_splits_file",
+    "read_rows",
     "split",
     "suite",
 ]

@@ -14,15 +14,17 @@ from __future__ import annotations
 import difflib
 import gzip
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn import datasets as skdatasets
 
+from fnnlab.data.columns import Kind, NonNumeric
 from fnnlab.data.dataset import Task
-from fnnlab.data.table import Table, _shorten, from_arrays, from_frame
+from fnnlab.data.messages import names
+from fnnlab.data.table import Table, from_arrays, from_frame
 from fnnlab.registry import Registry
 
 BUNDLED: Registry[Callable[[], Table]] = Registry("dataset")
@@ -57,6 +59,8 @@ def load(
     *,
     target: str | Sequence[str] = "target",
     task: Task | None = None,
+    kinds: Mapping[str, Kind] | None = None,
+    non_numeric: NonNumeric = "error",
 ) -> Table:
     """Load a bundled data set by name, or a data file by path.
 
@@ -66,7 +70,7 @@ def load(
         A bundled name (``BUNDLED.names()``: breast_cancer, diabetes, digits, iris,
         linnerud, wine) or a path to a ``.csv``, ``.csv.gz``, ``.parquet`` or
         ``.npz`` file (see `load_file`).
-    target, task
+    target, task, kinds, non_numeric
         For files only (see `load_file`).
 
     Examples
@@ -79,7 +83,7 @@ def load(
         return BUNDLED.create(name)
     path = Path(name)
     if path.exists() or dataset_name(path) != path.name or len(path.parts) > 1:
-        return load_file(path, target=target, task=task)
+        return load_file(path, target=target, task=task, kinds=kinds, non_numeric=non_numeric)
     raise _unknown_dataset(str(name))
 
 
@@ -89,24 +93,22 @@ def load_file(
     *,
     task: Task | None = None,
     name: str | None = None,
+    kinds: Mapping[str, Kind] | None = None,
+    non_numeric: NonNumeric = "error",
 ) -> Table:
     """Load a data file, choosing the reader by suffix (.csv, .csv.gz, .parquet, .pq, .npz).
 
-    ``target`` is ignored for ``.npz`` files, whose targets are the ``y`` array.
+    ``target``, ``kinds`` and ``non_numeric`` are ignored for ``.npz`` files, whose
+    targets are the ``y`` array and whose features are numbers.
     """
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{path} is a folder; use load_dir or suite for a folder of CSV files.")
-    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".csv.gz") else path.suffix
-    if suffix in (".csv", ".csv.gz"):
-        return load_csv(path, target, task=task, name=name)
-    if suffix in (".parquet", ".pq"):
-        return load_parquet(path, target, task=task, name=name)
+    suffix = _suffix(path)
     if suffix == ".npz":
         return load_npz(path, task=task, name=name)
-    raise ValueError(f"Cannot tell the format of {path}: its suffix {suffix!r} is not one "
-                     f"of {', '.join(SUFFIXES)}. Rename it or call load_csv / load_parquet "
-                     f"/ load_npz.")
+    reader = load_csv if suffix in (".csv", ".csv.gz") else load_parquet
+    return reader(path, target, task=task, name=name, kinds=kinds, non_numeric=non_numeric)
 
 
 def load_csv(
@@ -115,6 +117,8 @@ def load_csv(
     *,
     task: Task | None = None,
     name: str | None = None,
+    kinds: Mapping[str, Kind] | None = None,
+    non_numeric: NonNumeric = "error",
 ) -> Table:
     """Read a CSV file (``.csv`` or gzip-compressed ``.csv.gz``) with a header row.
 
@@ -127,36 +131,24 @@ def load_csv(
         None infers it from the target (see `from_frame`).
     name : str, optional
         Default: the file name without its suffixes.
+    kinds : mapping of str to {"numeric", "categorical"}, optional
+        Declared kinds of feature columns (see `fnnlab.data.columns`).
+    non_numeric : {"error", "missing"}, default="error"
+        Values that are not numbers in a numeric column: an error, or missing.
 
     Raises
     ------
     FileNotFoundError
         No such file.
     ValueError
-        Empty file, binary or unparseable content, missing target column, ...
+        Empty file, binary or unparseable content, duplicate column names, missing
+        target column, text in a numeric column, ...
     """
     path = _existing_file(path)
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as f:
-            head = f.read(8192)
-    except (OSError, EOFError) as error:
-        raise ValueError(f"{path} is not a readable gzip file: {error}.") from None
-    if not head.strip():
-        raise ValueError(f"{path} is empty: expected a header row and data rows.")
-    if b"\x00" in head:
-        raise ValueError(f"{path} is not a CSV text file: it contains binary data.")
-    try:
-        frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise ValueError(f"{path} is empty: expected a header row and data rows.") from None
-    except pd.errors.ParserError as error:
-        raise ValueError(f"{path} cannot be parsed as CSV: {error}".strip()) from None
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path} is not UTF-8 text, so not a CSV file we can read: "
-                         f"{error}.") from None
+    frame = _read_csv(path)
     return _with_path(path, lambda: from_frame(frame, target, task=task,
-                                               name=name or dataset_name(path)))
+                                               name=name or dataset_name(path), kinds=kinds,
+                                               non_numeric=non_numeric))
 
 
 def load_parquet(
@@ -165,15 +157,15 @@ def load_parquet(
     *,
     task: Task | None = None,
     name: str | None = None,
+    kinds: Mapping[str, Kind] | None = None,
+    non_numeric: NonNumeric = "error",
 ) -> Table:
     """Read a Parquet file (needs pyarrow or fastparquet); arguments as in `load_csv`."""
     path = _existing_file(path)
-    try:
-        frame = pd.read_parquet(path)
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{path} cannot be read as Parquet: {error}") from None
+    frame = _read_parquet(path)
     return _with_path(path, lambda: from_frame(frame, target, task=task,
-                                               name=name or dataset_name(path)))
+                                               name=name or dataset_name(path), kinds=kinds,
+                                               non_numeric=non_numeric))
 
 
 def load_npz(
@@ -188,21 +180,127 @@ def load_npz(
     arrays are refused: loading them could run code.
     """
     path = _existing_file(path)
+    arrays = _read_npz(path)
+    if "y" not in arrays:
+        raise ValueError(f"{path} has no array 'y'; its arrays are {sorted(arrays)}. Save it "
+                         f"with np.savez(path, X=X, y=y).")
+    names = arrays.get("feature_names")
+    return _with_path(path, lambda: from_arrays(
+        arrays["X"], arrays["y"], task=task, name=name or dataset_name(path),
+        feature_names=None if names is None else [str(n) for n in names],
+    ))
+
+
+def read_rows(path: str | Path) -> pd.DataFrame:
+    """The rows of a data file as they are: every column, no target or kind checks.
+
+    For rows to score (``fnnlab predict``), which need the feature columns only: a
+    target column may be absent, blank or single-class. An ``.npz`` archive gives
+    the columns `load_npz` would (``feature_names`` or ``x0, x1, ...``, then
+    ``target`` or ``target0, target1, ...`` when it has a ``y``).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        An unreadable file, or one with a header and no rows.
+    """
+    path = _existing_file(path)
+    suffix = _suffix(path)
+    if suffix in (".csv", ".csv.gz"):
+        frame = _read_csv(path)
+    elif suffix in (".parquet", ".pq"):
+        frame = _read_parquet(path)
+    elif suffix == ".npz":
+        frame = _npz_frame(path, _read_npz(path))
+    else:
+        raise _unknown_format(path, suffix)
+    if len(frame) == 0:
+        raise ValueError(f"{path} has a header but no rows; add the rows below the header.")
+    return frame
+
+
+def _suffix(path: Path) -> str:
+    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".csv.gz") else path.suffix
+    if suffix not in SUFFIXES:
+        raise _unknown_format(path, suffix)
+    return suffix
+
+
+def _unknown_format(path: Path, suffix: str) -> ValueError:
+    return ValueError(f"Cannot tell the format of {path}: its suffix {suffix!r} is not one "
+                      f"of {', '.join(SUFFIXES)}. Rename it or call load_csv / load_parquet "
+                      f"/ load_npz.")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(8192)
+    except (OSError, EOFError) as error:
+        raise ValueError(f"{path} is not a readable gzip file: {error}.") from None
+    if not head.strip():
+        raise ValueError(f"{path} is empty: expected a header row and data rows.")
+    if b"\x00" in head:
+        raise ValueError(f"{path} is not a CSV text file: it contains binary data.")
+    try:
+        # pandas renames a repeated column 'a' to 'a.1'; read the header row as values
+        # to see the names as written.
+        header = [str(c) for c in pd.read_csv(path, header=None, nrows=1).iloc[0]
+                  if not pd.isna(c)]
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path} is empty: expected a header row and data rows.") from None
+    except pd.errors.ParserError as error:
+        raise ValueError(f"{path} cannot be parsed as CSV: {error}".strip()) from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not UTF-8 text, so not a CSV file we can read: "
+                         f"{error}.") from None
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if duplicated:
+        raise ValueError(f"{path} has duplicate column names {duplicated} in its header row; "
+                         f"rename them so each column is unique.")
+    return frame
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} cannot be read as Parquet: {error}") from None
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise ValueError(f"{path} cannot be read as a NumPy .npz archive without pickle: "
                          f"{error}") from None
-    missing = [key for key in ("X", "y") if key not in arrays]
-    if missing:
-        raise ValueError(f"{path} has no array {missing[0]!r}; its arrays are "
-                         f"{sorted(arrays)}. Save it with np.savez(path, X=X, y=y).")
+    if "X" not in arrays:
+        raise ValueError(f"{path} has no array 'X'; its arrays are {sorted(arrays)}. Save it "
+                         f"with np.savez(path, X=X, y=y).")
+    return arrays
+
+
+def _npz_frame(path: Path, arrays: dict[str, np.ndarray]) -> pd.DataFrame:
+    X = arrays["X"]
+    if X.ndim != 2:
+        raise ValueError(f"{path}: array 'X' must be 2-D (N, F), got shape {X.shape}.")
     names = arrays.get("feature_names")
-    return _with_path(path, lambda: from_arrays(
-        arrays["X"], arrays["y"], task=task, name=name or dataset_name(path),
-        feature_names=None if names is None else [str(n) for n in names],
-    ))
+    columns = ([str(n) for n in names] if names is not None
+               else [f"x{j}" for j in range(X.shape[1])])
+    if len(columns) != X.shape[1]:
+        raise ValueError(f"{path}: {len(columns)} feature_names for {X.shape[1]} columns of X.")
+    frame = pd.DataFrame(X, columns=columns)
+    if "y" in arrays:
+        y = arrays["y"].reshape(len(arrays["y"]), -1)
+        targets = ["target"] if y.shape[1] == 1 else [f"target{k}" for k in range(y.shape[1])]
+        if len(y) == len(frame):
+            frame[targets] = y
+    return frame
 
 
 def load_dir(path: str | Path, target: str = "target") -> dict[str, Table]:
@@ -244,7 +342,7 @@ def csv_files(path: str | Path, target: str = "target") -> list[Path]:
         columns = _header(file)
         if target not in columns:
             raise ValueError(
-                f"{file} has no target column {target!r} (columns: {_shorten(columns)}). "
+                f"{file} has no target column {target!r} (columns: {names(columns)}). "
                 f"Every CSV file in a data folder is a data set: rename its label column, "
                 f"pass target=..., or move the file out of the folder."
             )

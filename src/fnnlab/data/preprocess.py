@@ -37,10 +37,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fnnlab.data.table import Kind, _column_kind
+from fnnlab.data.columns import KINDS, Kind, infer_kind, numbers
+from fnnlab.data.messages import counts, names
 
 IMPUTE_STRATEGIES: tuple[str, ...] = ("mean", "median", "most_frequent")
-_KINDS: tuple[str, ...] = ("numeric", "categorical")
+# Largest magnitude standardized: the variance sums squares, and n squares of 1e150
+# stay below float64's maximum 1.8e308 for any n < 1e8 rows.
+MAX_MAGNITUDE = 1e150
 
 
 class Preprocessor:
@@ -109,37 +112,50 @@ class Preprocessor:
             raise ValueError(
                 f"Data set {self.name!r} lacks feature column(s) {missing_columns}; the "
                 f"preprocessor needs all of its {len(kinds)} columns "
-                f"({_names(list(kinds))}). Add the missing columns."
+                f"({names(list(kinds))}). Add the missing columns."
             )
-        infinite, missing, text = {}, {}, {}
+        infinite, huge, missing, text = {}, {}, {}, {}
+        examples: list[str] = []
         for column, kind in kinds.items():
             values = X[column]
             n_missing = int(values.isna().sum())
             if n_missing:
                 missing[column] = n_missing
             if kind == "numeric":
-                numbers = _numbers(values)
-                n_text = int((np.isnan(numbers) & values.notna().to_numpy()).sum())
-                if n_text:
-                    text[column] = n_text
-                n_infinite = int(np.isinf(numbers).sum())
+                parsed = numbers(values)
+                is_text = np.isnan(parsed) & values.notna().to_numpy()
+                if is_text.any():
+                    text[column] = int(is_text.sum())
+                    first = int(np.flatnonzero(is_text)[0])
+                    examples.append(f"{values.iloc[first]!r} in row {first} of {column!r}")
+                n_infinite = int(np.isinf(parsed).sum())
                 if n_infinite:
                     infinite[column] = n_infinite
+                n_huge = int((np.abs(parsed[np.isfinite(parsed)]) > MAX_MAGNITUDE).sum())
+                if n_huge:
+                    huge[column] = n_huge
         if text:
             raise ValueError(
                 f"Data set {self.name!r} has non-numeric values in numeric feature column(s) "
-                f"{_counts(text)}. Convert them to numbers or to missing values (NaN)."
+                f"{counts(text)} (e.g. {'; '.join(examples[:3])}). Convert them to numbers or "
+                f"to missing values (NaN)."
             )
         if infinite:
             raise ValueError(
-                f"Data set {self.name!r} has infinite feature values in {_counts(infinite)}. "
+                f"Data set {self.name!r} has infinite feature values in {counts(infinite)}. "
                 f"Replace them (e.g. df.replace([np.inf, -np.inf], np.nan) and pass "
                 f"impute='median') or drop those rows."
+            )
+        if huge:
+            raise ValueError(
+                f"Data set {self.name!r} has feature values beyond ±{MAX_MAGNITUDE:g} in "
+                f"{counts(huge)}; their squares overflow when the column is standardized. "
+                f"Rescale those columns (divide by a power of ten, or take a logarithm)."
             )
         if missing and self.impute is None:
             raise ValueError(
                 f"Data set {self.name!r} has missing (NaN) feature values in "
-                f"{_counts(missing)}. Pass impute='mean', 'median' or 'most_frequent', "
+                f"{counts(missing)}. Pass impute='mean', 'median' or 'most_frequent', "
                 f"or drop those rows."
             )
 
@@ -248,8 +264,8 @@ class Preprocessor:
         for i, record in enumerate(d["columns"]):
             where = f"Preprocessor.from_dict: columns[{i}]"
             kind = record.get("kind") if isinstance(record, Mapping) else None
-            if kind not in _KINDS:
-                raise ValueError(f"{where} must be a dict with 'kind' in {_KINDS}, got {record!r}.")
+            if kind not in KINDS:
+                raise ValueError(f"{where} must be a dict with 'kind' in {KINDS}, got {record!r}.")
             fields = {"mean", "scale"} if kind == "numeric" else {"categories"}
             _check_keys(record, {"name", "kind", "fill"} | fields, where)
             column = str(record["name"])
@@ -281,7 +297,7 @@ class Preprocessor:
             raise TypeError(f"Preprocessor expects a pandas DataFrame, got {type(X).__name__}.")
         if self.kinds is not None:
             return self.kinds
-        return {str(c): _column_kind(X[c], self.name) for c in X.columns}
+        return {str(c): infer_kind(X[c], self.name) for c in X.columns}
 
     def _coerce(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         # One dtype per kind: float64 numbers, and strings (NaN kept) for categories,
@@ -290,7 +306,7 @@ class Preprocessor:
         for column, kind in self.kinds.items():
             values = X[column]
             if kind == "numeric":
-                columns[column] = _numbers(values)
+                columns[column] = numbers(values)
             else:
                 strings = values.astype(object).map(str, na_action="ignore")
                 columns[column] = strings.where(values.notna(), np.nan).to_numpy(object)
@@ -380,11 +396,6 @@ class TargetScaler:
         return torch.from_numpy(self.mean_), torch.from_numpy(self.scale_)
 
 
-def _numbers(values: pd.Series) -> np.ndarray:
-    """Float64 values of a column; NaN where missing or not a number."""
-    return pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
-
-
 def _mean_and_scale(values: np.ndarray) -> tuple[float, float]:
     """Mean and population standard deviation of finite ``values`` (Note [constant columns])."""
     mean = float(values.mean())
@@ -419,14 +430,3 @@ def _check_keys(d: Any, expected: set[str], where: str) -> None:
     if unknown or missing:
         raise ValueError(f"{where}: unknown keys {unknown}, missing keys {missing}; expected "
                          f"exactly {sorted(expected)}.")
-
-
-def _names(names: list[str], limit: int = 10) -> str:
-    more = f", ... ({len(names)} in all)" if len(names) > limit else ""
-    return ", ".join(repr(n) for n in names[:limit]) + more
-
-
-def _counts(counts: dict[str, int], limit: int = 10) -> str:
-    items = [f"{column!r} ({n} row{'s' if n != 1 else ''})" for column, n in counts.items()]
-    more = f", ... ({len(items)} columns in all)" if len(items) > limit else ""
-    return ", ".join(items[:limit]) + more

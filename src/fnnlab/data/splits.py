@@ -28,8 +28,9 @@ from sklearn.model_selection import train_test_split
 
 from fnnlab.data.dataset import Dataset, Task
 from fnnlab.data.loaders import dataset_name, load_file
+from fnnlab.data.messages import label
 from fnnlab.data.preprocess import Preprocessor
-from fnnlab.data.table import Table, _label, from_arrays, from_frame
+from fnnlab.data.table import Table, from_arrays, from_frame
 
 DataLike = Table | pd.DataFrame | tuple[Any, Any]
 
@@ -296,8 +297,8 @@ def _check_class_sizes(
     small = [(table.classes[k], int(counts[k])) for k in among if counts[k] < needed]
     if small:
         listed = ", ".join(
-            f"{_label(label)} ({count} row{'s' if count != 1 else ''})"
-            for label, count in small[:10]
+            f"{label(value)} ({count} row{'s' if count != 1 else ''})"
+            for value, count in small[:10]
         )
         raise ValueError(
             f"Data set {table.name!r}: class {listed} has too few rows for {what}, which "

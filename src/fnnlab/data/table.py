@@ -15,17 +15,17 @@ targets, a single class, and feature columns that cannot be encoded
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from fnnlab.data.columns import Kind, NonNumeric, typed_column
 from fnnlab.data.dataset import TASKS, Task
-
-Kind = Literal["numeric", "categorical"]
+from fnnlab.data.messages import label, names, rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,6 +95,8 @@ def from_frame(
     *,
     task: Task | None = None,
     name: str = "frame",
+    kinds: Mapping[str, Kind] | None = None,
+    non_numeric: NonNumeric = "error",
 ) -> Table:
     """Check a DataFrame and wrap it as a `Table`.
 
@@ -108,12 +110,19 @@ def from_frame(
         None infers it from the target: strings, booleans, integers and integral
         floats mean classification, other floats regression.
     name : str, default="frame"
+    kinds : mapping of str to {"numeric", "categorical"}, optional
+        Declared kinds of some feature columns; the others are inferred
+        (`fnnlab.data.columns`: numeric when most values are numbers).
+    non_numeric : {"error", "missing"}, default="error"
+        What values that are not numbers in a numeric column are: an error naming
+        the column, rows and values, or missing values (to drop or impute).
 
     Raises
     ------
     ValueError
         Missing target column, no rows, no feature columns, missing/infinite
-        targets, a single class, duplicate column names.
+        targets, a single class, duplicate column names, text in a numeric column,
+        a text column with too many distinct values to one-hot encode.
     TypeError
         A feature column that cannot be encoded (mixed types, dates, objects).
     """
@@ -132,7 +141,7 @@ def from_frame(
     if missing:
         raise ValueError(
             f"Data set {name!r} has no target column {missing[0]!r}. Columns: "
-            f"{_shorten(list(frame.columns))}. Pass target=<the label column's name>."
+            f"{names(list(frame.columns))}. Pass target=<the label column's name>."
         )
     if len(frame) == 0:
         raise ValueError(f"Data set {name!r} has a header but no rows.")
@@ -156,9 +165,19 @@ def from_frame(
     else:
         for t in targets:
             _check_regression_target(frame[t], name)
-    kinds = {c: _column_kind(frame[c], name) for c in frame.columns if c not in targets}
+    features = [c for c in frame.columns if c not in targets]
+    declared = dict(kinds or {})
+    unknown = sorted(set(declared) - set(features))
+    if unknown:
+        raise ValueError(f"Data set {name!r}: kinds names {unknown}, which are not feature "
+                         f"columns. Feature columns: {names(features)}.")
+    column_kinds: dict[str, Kind] = {}
+    for c in features:
+        column_kinds[c], typed = typed_column(frame[c], name, declared.get(c), non_numeric)
+        if typed is not frame[c]:
+            frame[c] = typed
     stored_target = targets[0] if isinstance(target, str) else targets
-    return Table(frame, stored_target, task, name, classes, kinds)
+    return Table(frame, stored_target, task, name, classes, column_kinds)
 
 
 def from_arrays(
@@ -222,29 +241,12 @@ def from_arrays(
     return from_frame(frame, target, task=task, name=name)
 
 
-def _shorten(items: list[str], limit: int = 20) -> str:
-    if len(items) <= limit:
-        return ", ".join(map(repr, items))
-    return ", ".join(map(repr, items[:limit])) + f", ... ({len(items)} in all)"
-
-
-def _rows(mask: np.ndarray, limit: int = 5) -> str:
-    where = np.flatnonzero(mask)
-    more = f" (and {len(where) - limit} more)" if len(where) > limit else ""
-    return ", ".join(map(str, where[:limit])) + more
-
-
-def _label(value: Any) -> str:
-    """repr of a class label, without numpy's type wrapper (``2``, not ``np.int64(2)``)."""
-    return repr(value.item() if isinstance(value, np.generic) else value)
-
-
 def _check_target_present(column: pd.Series, name: str) -> None:
     missing = column.isna().to_numpy()
     if missing.any():
         raise ValueError(
             f"Data set {name!r}: target column {column.name!r} is missing in "
-            f"{int(missing.sum())} rows (rows {_rows(missing)}). Drop those rows first."
+            f"{int(missing.sum())} rows (rows {rows(missing)}). Drop those rows first."
         )
 
 
@@ -256,7 +258,7 @@ def _check_regression_target(column: pd.Series, name: str) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
         raise ValueError(f"Data set {name!r}: target column {column.name!r} is infinite in "
-                         f"{int(bad.sum())} rows (rows {_rows(bad)}).")
+                         f"{int(bad.sum())} rows (rows {rows(bad)}).")
 
 
 def _infer_task(frame: pd.DataFrame, targets: tuple[str, ...], name: str) -> Task:
@@ -292,41 +294,7 @@ def _classes(column: pd.Series, name: str) -> np.ndarray:
     if len(classes) < 2:
         raise ValueError(
             f"Data set {name!r}: target column {column.name!r} has a single class "
-            f"({_label(classes[0])}) in all {len(labels)} rows; classification needs at least 2 "
+            f"({label(classes[0])}) in all {len(labels)} rows; classification needs at least 2 "
             f"classes."
         )
     return classes
-
-
-def _column_kind(column: pd.Series, name: str) -> Kind:
-    where = f"Data set {name!r}, feature column {column.name!r}"
-    if ptypes.is_complex_dtype(column):
-        raise TypeError(f"{where} holds complex numbers, which cannot be encoded; split it "
-                        f"into real and imaginary columns.")
-    if ptypes.is_bool_dtype(column) or ptypes.is_numeric_dtype(column):
-        return "numeric"
-    if isinstance(column.dtype, pd.CategoricalDtype) or ptypes.is_string_dtype(column):
-        if column.dtype == object:
-            return _object_kind(column, where)
-        return "categorical"
-    if column.dtype == object:
-        return _object_kind(column, where)
-    raise TypeError(f"{where} has dtype {column.dtype}, which cannot be encoded as features. "
-                    f"Convert it to numbers (e.g. a timestamp) or to strings, or drop it.")
-
-
-def _object_kind(column: pd.Series, where: str) -> Kind:
-    values = column.dropna()
-    if values.map(lambda v: isinstance(v, str)).all():
-        return "categorical"
-    # Python numbers (bool included) stored as objects are still numbers.
-    is_number = values.map(lambda v: isinstance(v, (int, float, np.number, np.bool_)))
-    if is_number.all():
-        return "numeric"
-    types = values.map(lambda v: type(v).__name__)
-    first = values.index[~is_number.to_numpy()][0]
-    raise TypeError(
-        f"{where} mixes value types ({', '.join(sorted(set(types)))}; e.g. row {first}: "
-        f"{column[first]!r}) and cannot be encoded. Convert it to numbers or to strings "
-        f"(df[{column.name!r}].astype(str)), or drop it."
-    )

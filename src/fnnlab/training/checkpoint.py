@@ -164,5 +164,40 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> t
             f"rebuild the module yourself and load payload['state_dict']."
         )
     model = build(FNNSpec.from_dict(payload["spec"]))
-    model.load_state_dict(payload["state_dict"])
+    state = payload.get("state_dict")
+    if not isinstance(state, dict):
+        raise ValueError(f"{str(path)!r} holds no weights (no 'state_dict' dict); the file "
+                         f"was damaged or written by another program. Save models with "
+                         f"fnnlab.save.")
+    _check_weights(model.state_dict(), state, path)
+    model.load_state_dict(state)
     return model.to(map_location)
+
+
+def _check_weights(expected: dict[str, Any], found: dict[str, Any],
+                   path: str | os.PathLike) -> None:
+    """Raise one line naming the first missing, unexpected or misshapen weights."""
+    problems = []
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    if missing:
+        problems.append(f"missing {_few(missing)}")
+    if unexpected:
+        problems.append(f"unexpected {_few(unexpected)}")
+    misshapen = [f"{k} is {tuple(found[k].shape)}, not {tuple(v.shape)}"
+                 for k, v in expected.items()
+                 if k in found and isinstance(found[k], torch.Tensor)
+                 and found[k].shape != v.shape]
+    if misshapen:
+        problems.append(_few(misshapen, quote=False))
+    if problems:
+        raise ValueError(
+            f"The weights in {str(path)!r} do not fit the model its spec describes: "
+            f"{'; '.join(problems)}. The file was damaged or edited; save the model again "
+            f"with fnnlab.save."
+        )
+
+
+def _few(items: list[str], limit: int = 3, quote: bool = True) -> str:
+    shown = ", ".join(repr(i) if quote else i for i in items[:limit])
+    return shown + (f" (and {len(items) - limit} more)" if len(items) > limit else "")

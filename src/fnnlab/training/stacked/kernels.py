@@ -35,6 +35,9 @@ run on one thread. The library is cached in ``$FNNLAB_CACHE_DIR`` (default
 ``$XDG_CACHE_HOME/fnnlab`` or ``~/.cache/fnnlab``), under a name that hashes the source,
 the compiler, the flags and the CPU's instruction set, and is written atomically, so
 concurrent worker processes are safe. Compiling takes about 0.3 s, once per machine.
+A cached library is loaded only after :func:`verify` accepts it: owned by this user,
+writable by nobody else, and matching the build hash and file hash recorded beside it
+(Note [kernel cache verification]); anything else is rebuilt.
 
 When there is no compiler, the compile fails, or ``FNNLAB_NATIVE_KERNELS=0`` is set,
 :func:`library` returns None and stacked layers use torch's own ops instead (same
@@ -49,6 +52,7 @@ import hashlib
 import os
 import platform
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -59,7 +63,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-__all__ = ["Activation", "act_backward_", "bias_act_", "library", "status"]
+__all__ = ["Activation", "act_backward_", "bias_act_", "library", "status", "verify"]
 
 SOURCE = Path(__file__).with_name("linear_act.c")
 _BASE_FLAGS = ["-O3", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math"]
@@ -144,8 +148,13 @@ def _flag_sets() -> list[list[str]]:
     return [s for i, s in enumerate(sets) if s not in sets[:i]]
 
 
-def _compile(cc: list[str], flags: list[str], target: Path) -> str | None:
-    """Compile to ``target`` atomically; None on success, else why it failed."""
+def _compile(cc: list[str], flags: list[str], target: Path, build: str) -> str | None:
+    """Compile to ``target`` atomically and record it; None on success, else why it failed.
+
+    ``build`` is the hash of what went into the library (source, compiler, flags, CPU);
+    it is written with the library's own hash to the record file beside it
+    (Note [kernel cache verification]).
+    """
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
@@ -158,6 +167,9 @@ def _compile(cc: list[str], flags: list[str], target: Path) -> str | None:
         if done.returncode != 0:
             lines = (done.stderr or done.stdout).strip().splitlines()
             return lines[0] if lines else f"exit code {done.returncode}"
+        os.chmod(tmp, 0o755)  # whatever the umask: nobody else may write it
+        record = _record_path(target)
+        _write_atomically(record, f"{build}\n{_file_hash(Path(tmp))}\n")
         os.replace(tmp, target)  # atomic: a concurrent process sees all or nothing
         return None
     except (OSError, subprocess.SubprocessError) as err:
@@ -165,6 +177,72 @@ def _compile(cc: list[str], flags: list[str], target: Path) -> str | None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+# Note [kernel cache verification]
+#   The cache sits at a predictable path, and loading a shared library runs its code.
+#   So a cached library is loaded only when (1) it and its record file are regular
+#   files (not links) owned by this user and writable by nobody else, in a folder
+#   owned by this user and writable by nobody else, and (2) the record holds the hash
+#   of the source, compiler, flags and CPU this process would build with, and the
+#   SHA-256 of the library file as it is now. Anything else is rebuilt (or, for a
+#   folder that fails (1), built in a private temporary folder), never loaded.
+
+
+def _record_path(target: Path) -> Path:
+    return target.with_name(target.name + ".sha256")
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _private(path: Path, kind: str) -> str | None:
+    """None if ``path`` is this user's and no one else may write it, else why not."""
+    try:
+        st = os.lstat(path)
+    except OSError as err:
+        return f"{path}: {err.strerror or err}"
+    if stat.S_ISLNK(st.st_mode):
+        return f"{path} is a symbolic link"
+    if not (stat.S_ISDIR(st.st_mode) if kind == "folder" else stat.S_ISREG(st.st_mode)):
+        return f"{path} is not a {kind}"
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return f"{path} is owned by user id {st.st_uid}, not by this user"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"{path} is writable by other users"
+    return None
+
+
+def verify(target: Path, build: str) -> str | None:
+    """None if the cached library ``target`` may be loaded, else why not.
+
+    See Note [kernel cache verification]; ``build`` is the hash of source, compiler,
+    flags and CPU the library must have been built from.
+    """
+    record = _record_path(target)
+    for path, kind in ((target.parent, "folder"), (target, "file"), (record, "file")):
+        reason = _private(path, kind)
+        if reason is not None:
+            return reason
+    lines = record.read_text().split()
+    if len(lines) != 2 or lines[0] != build:
+        return f"{record} records another build (source, compiler or flags changed)"
+    if lines[1] != _file_hash(target):
+        return f"{target} does not match the hash recorded in {record}"
+    return None
 
 
 def _load(path: Path) -> ctypes.CDLL:
@@ -191,21 +269,14 @@ def _build() -> tuple[ctypes.CDLL | None, str]:
     except (OSError, subprocess.SubprocessError) as err:
         return None, f"off ({cc[0]} --version failed: {err})"
     source = SOURCE.read_bytes()
-    directory = cache_dir()
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        writable = os.access(directory, os.W_OK)
-    except OSError:
-        writable = False
-    if not writable:  # a private directory for this process (never a shared one)
-        directory = Path(tempfile.mkdtemp(prefix="fnnlab-kernels-"))
+    directory = _cache_folder()
     errors = []
     for flags in _flag_sets():
-        key = hashlib.sha256(b"\0".join([source, " ".join(cc + version + flags).encode(),
-                                         _cpu_identity().encode()])).hexdigest()[:16]
-        target = directory / f"linear_act-{key}.so"
-        cached = target.exists()
-        error = None if cached else _compile(cc, flags, target)
+        build = hashlib.sha256(b"\0".join([source, " ".join(cc + version + flags).encode(),
+                                           _cpu_identity().encode()])).hexdigest()
+        target = directory / f"linear_act-{build[:16]}.so"
+        cached = target.exists() and verify(target, build) is None
+        error = None if cached else _compile(cc, flags, target, build)
         if error is None:
             try:
                 lib = _load(target)
@@ -213,7 +284,7 @@ def _build() -> tuple[ctypes.CDLL | None, str]:
                 error = str(err)
                 if cached:  # a damaged cache entry: build it again once
                     target.unlink(missing_ok=True)
-                    error = _compile(cc, flags, target)
+                    error = _compile(cc, flags, target, build)
                     if error is None:
                         try:
                             lib = _load(target)
@@ -224,6 +295,19 @@ def _build() -> tuple[ctypes.CDLL | None, str]:
                 return lib, f"native ({extra})"
         errors.append(f"{' '.join(flags)}: {error}")
     return None, "off (compiling linear_act.c failed: " + "; ".join(errors) + ")"
+
+
+def _cache_folder() -> Path:
+    """`cache_dir`, when it is this user's alone; else a new private folder for this process."""
+    directory = cache_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        usable = _private(directory, "folder") is None and os.access(directory, os.W_OK)
+    except OSError:
+        usable = False
+    if usable:
+        return directory
+    return Path(tempfile.mkdtemp(prefix="fnnlab-kernels-"))  # mode 0700, never shared
 
 
 def library() -> ctypes.CDLL | None:
