@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import json
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -22,7 +24,7 @@ import torch
 from torch import nn
 
 from fnnlab.nn.activations import ACTIVATIONS
-from fnnlab.nn.blocks import BLOCKS, make_dropout
+from fnnlab.nn.blocks import BLOCKS, highway_gate_bias, make_dropout
 from fnnlab.nn.dropout import DROPOUTS
 from fnnlab.nn.init import INITIALIZERS, check_selu_init, initialize_, lsuv_
 from fnnlab.nn.normalization import NORMS
@@ -37,7 +39,9 @@ _DATA_DEPENDENT_INITS = ("lsuv",)
 class Method:
     """A named preset: the architectural choices one method of the comparison makes.
 
-    Every field is a default for the matching ``FNNSpec`` field.
+    Every field is a default for the matching ``FNNSpec`` field; ``gate_bias=None``
+    means "chosen from the depth" (:func:`fnnlab.nn.blocks.highway_gate_bias`) and
+    ``final_width=None`` "chosen from the width" (see ``FNNSpec``).
     """
 
     name: str
@@ -53,7 +57,11 @@ class Method:
     input_dropout: float = 0.0
     branch_scale: float = 1.0
     branch_layers: int = 2
-    gate_bias: float = -2.0
+    gate_bias: float | None = None
+    layer_form: str = "rectangular"
+    final_width: int | None = None
+    block_form: str = "rectangular"
+    bottleneck: float = 0.5
 
 
 METHODS: Registry = Registry("method")
@@ -83,10 +91,30 @@ _preset("highway", "hw", description="Highway network: ReLU transform, sigmoid g
         "negative initial bias (Srivastava et al. 2015).", block="highway")
 _preset("grid_lstm", description="Depth-wise 1-D Grid LSTM: LSTM gating along depth "
         "(Kalchbrenner, Danihelka & Graves 2015); the dense input layer makes the first "
-        "hidden and memory vectors.", block="grid_lstm", activation="tanh",
+        "hidden and memory vectors. LeCun normal init for the input layer and the head; "
+        "the blocks keep their own.", block="grid_lstm", activation="tanh",
         init="lecun_normal")
 _preset("resnet", description="Pre-activation residual network with batch normalization "
         "(He et al. 2016).", block="residual", norm="batch")
+
+
+# The keys of to_dict() while a resnet's depth still counted its dense input layer.
+_FIELDS_BEFORE_BLOCK_COUNT = frozenset({
+    "in_features", "out_features", "depth", "width", "method", "activation", "norm", "init",
+    "dropout", "dropout_kind", "input_dropout", "block", "reparam", "order", "branch_scale",
+    "branch_layers", "gate_bias", "activation_params",
+})
+_LAYER_FORMS = ("rectangular", "conic")
+_BLOCK_FORMS = ("rectangular", "diavolo")
+
+
+def _preset_of(spec: FNNSpec) -> Method:
+    return METHODS.get(spec.method) if spec.method is not None else Method("", "")
+
+
+def _check_number(name: str, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise TypeError(f"FNNSpec.{name} must be a number or None, got {value!r}.")
 
 
 def _freeze_params(params: Any) -> tuple[tuple[str, float], ...]:
@@ -109,16 +137,22 @@ class FNNSpec:
     in_features, out_features : int
         Input width and number of outputs (classes, or regression targets).
     depth : int, default=8
-        Number of hidden blocks, the dense input layer included. A residual block holds
-        two linear maps by default (branch_layers=2), so a resnet of depth d has 2d - 1
-        hidden linear layers.
+        For residual blocks, the number of residual blocks after the dense input layer,
+        as the SNN paper counts a resnet's depth (Klambauer et al. 2017, supplement A4:
+        {2, 3, 4, 8, 16} blocks); with two linear maps per block a resnet of depth d has
+        2d + 1 hidden linear layers. For every other block, the number of hidden layers,
+        the dense input layer included (d - 1 highway or Grid LSTM blocks after it).
+        Specs saved when a resnet's depth still counted the input layer load with the
+        same network (see ``from_dict``).
     width : int, default=256
-        Units per hidden layer.
+        Units per hidden layer; for ``layer_form="conic"`` the width of the first one.
     method : str or None, default="snn"
         Preset from ``METHODS``.
     activation, norm, init, dropout_kind, block, reparam : str or None
         Names in ``ACTIVATIONS``, ``NORMS``, ``INITIALIZERS`` (or ``"lsuv"``), ``DROPOUTS``,
-        ``BLOCKS`` and ``REPARAMS``.
+        ``BLOCKS`` and ``REPARAMS``. ``init`` draws every linear weight except those of
+        blocks that initialize themselves (``grid_lstm``: its gates need their own scale
+        and forget bias, see :class:`fnnlab.nn.GridLSTMBlock`).
     dropout, input_dropout : float or None
         Dropout rate of the hidden layers and of the input, in [0, 1).
     order : str or None
@@ -128,7 +162,34 @@ class FNNSpec:
     branch_layers : int or None
         Linear maps per residual branch, 1 or 2 (residual blocks only).
     gate_bias : float or None
-        Initial transform-gate bias (highway blocks only).
+        Initial transform-gate bias b_T of every highway block (highway blocks only).
+        None: chosen from the number L = depth - 1 of highway blocks as
+        b_T = min(-1, -ln L) (-1 for L <= 2, -2.1 at 8, -3.5 at 32, -3.9 at 49), so the
+        carry path hands at least 1/e of the input to the top at any depth; see
+        :func:`fnnlab.nn.blocks.highway_gate_bias` for the argument and Srivastava,
+        Greff & Schmidhuber (2015, arXiv:1505.00387, arXiv:1507.06228 Sec. 2.2), who
+        initialize b_T negative, "e.g. -1, -3". Must be finite.
+    layer_form : {"rectangular", "conic"} or None
+        Rectangular: every hidden layer has ``width`` units. Conic (dense blocks only):
+        the widths shrink geometrically from ``width`` at the first hidden layer to
+        ``final_width`` at the last, layer i of n getting
+        ``round(width * (final_width / width) ** (i / (n - 1)))`` units (i = 0..n-1),
+        so each layer is narrower than the one before by the same factor. The SNN paper
+        searches both forms for its FNNs (supplement A4) without giving the conic
+        widths; this definition is ours.
+    final_width : int or None
+        Width of the last hidden layer of a conic net, 1 to ``width``. None:
+        ``max(width // 8, out_features)`` (capped at ``width``): an eighth of the first
+        layer, never narrower than the output. Ignored by rectangular nets.
+    block_form : {"rectangular", "diavolo"} or None
+        Shape of a residual block's two-layer branch (residual blocks only).
+        Rectangular: both linear maps keep ``width`` units. Diavolo (the SNN paper's
+        name, supplement A4): the branch narrows to ``round(bottleneck * width)`` units
+        between its two maps and widens back (wide - narrow - wide). Needs
+        ``branch_layers=2``.
+    bottleneck : float or None
+        Inner width of a diavolo block as a share of ``width``, in (0, 1]; the paper
+        searches {0.25, 0.5}. Ignored by rectangular blocks.
     activation_params : dict or tuple of pairs
         Keyword arguments of the activation, e.g. ``{"alpha": ..., "scale": ...}`` for a
         SELU with another fixed point (see ``fnnlab.theory.selu_parameters``). Stored as
@@ -152,6 +213,10 @@ class FNNSpec:
     branch_scale: float | None = None
     branch_layers: int | None = None
     gate_bias: float | None = None
+    layer_form: str | None = None
+    final_width: int | None = None
+    block_form: str | None = None
+    bottleneck: float | None = None
     activation_params: tuple[tuple[str, float], ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -166,6 +231,12 @@ class FNNSpec:
             value = getattr(self, name)
             if value is not None and not 0.0 <= value < 1.0:
                 raise ValueError(f"FNNSpec.{name} must be in [0, 1), got {value}.")
+        _check_number("gate_bias", self.gate_bias)
+        if self.gate_bias is not None and not math.isfinite(self.gate_bias):
+            raise ValueError(f"FNNSpec.gate_bias must be finite, got {self.gate_bias}.")
+        _check_number("bottleneck", self.bottleneck)
+        if self.bottleneck is not None and not 0.0 < self.bottleneck <= 1.0:
+            raise ValueError(f"FNNSpec.bottleneck must be in (0, 1], got {self.bottleneck}.")
         if self.method is not None:
             METHODS.canonical(self.method)
         checks = {"activation": ACTIVATIONS, "norm": NORMS, "dropout_kind": DROPOUTS,
@@ -176,13 +247,65 @@ class FNNSpec:
                 registry.canonical(value)
         if self.init is not None and self.init not in _DATA_DEPENDENT_INITS:
             INITIALIZERS.canonical(self.init)
+        self._check_forms()
+
+    def _check_forms(self) -> None:
+        for name, allowed in (("layer_form", _LAYER_FORMS), ("block_form", _BLOCK_FORMS)):
+            value = getattr(self, name)
+            if value is not None and value not in allowed:
+                raise ValueError(f"FNNSpec.{name} must be one of "
+                                 f"{', '.join(map(repr, allowed))}, got {value!r}.")
+        if self.final_width is not None:
+            if isinstance(self.final_width, bool) or not isinstance(self.final_width, int):
+                raise TypeError(f"FNNSpec.final_width must be an int or None, got "
+                                f"{self.final_width!r}.")
+            if not 1 <= self.final_width <= self.width:
+                raise ValueError(f"FNNSpec.final_width must be from 1 to width={self.width} "
+                                 f"(a conic net narrows), got {self.final_width}.")
+        preset = _preset_of(self)
+        block = BLOCKS.canonical(self.block if self.block is not None else preset.block)
+        layer_form = self.layer_form or preset.layer_form
+        if layer_form == "conic" and block != "dense":
+            raise ValueError(f"FNNSpec.layer_form='conic' needs dense blocks, got "
+                             f"block={block!r}, whose blocks keep the width. Use "
+                             f"layer_form='rectangular' for {block} nets.")
+        branch_layers = self.branch_layers or preset.branch_layers
+        if (block == "residual" and (self.block_form or preset.block_form) == "diavolo"
+                and branch_layers != 2):
+            raise ValueError(f"FNNSpec.block_form='diavolo' narrows the middle of a two-layer "
+                             f"residual branch, got branch_layers={branch_layers}. Use "
+                             f"branch_layers=2 or block_form='rectangular'.")
 
     def resolved(self) -> FNNSpec:
-        """This spec with every ``None`` filled in from the method preset."""
-        preset = METHODS.get(self.method) if self.method is not None else Method("", "")
+        """This spec with every ``None`` filled in from the method preset.
+
+        ``gate_bias`` then holds the depth-aware default, and ``final_width`` the
+        default of a conic net (it stays None for a rectangular one).
+        """
+        preset = _preset_of(self)
         changes = {f.name: getattr(preset, f.name) for f in fields(Method)
                    if f.name not in ("name", "description") and getattr(self, f.name) is None}
-        return dataclasses.replace(self, **changes)
+        r = dataclasses.replace(self, **changes)
+        if r.gate_bias is None:
+            r = dataclasses.replace(r, gate_bias=highway_gate_bias(max(1, r.blocks())))
+        if r.layer_form == "conic" and r.final_width is None:
+            default = min(r.width, max(r.width // 8, r.out_features))
+            r = dataclasses.replace(r, final_width=default)
+        return r
+
+    def blocks(self) -> int:
+        """Number of hidden blocks after the dense input layer (``depth`` for a resnet)."""
+        block = self.block if self.block is not None else _preset_of(self).block
+        return self.depth if BLOCKS.canonical(block) == "residual" else self.depth - 1
+
+    def layer_widths(self) -> list[int]:
+        """Output width of each hidden module, the dense input layer first (blocks() + 1)."""
+        r = self.resolved()
+        n = r.blocks() + 1
+        if r.layer_form != "conic" or n == 1:
+            return [r.width] * n
+        ratio = r.final_width / r.width
+        return [round(r.width * ratio ** (i / (n - 1))) for i in range(n)]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; ``FNNSpec.from_dict`` inverts it."""
@@ -192,7 +315,15 @@ class FNNSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FNNSpec:
-        """Build a spec from ``to_dict()`` output; an unknown key is an error."""
+        """Build a spec from ``to_dict()`` output; an unknown key is an error.
+
+        Missing fields take their defaults. A dict holding exactly the fields ``to_dict``
+        wrote before ``layer_form``, ``final_width``, ``block_form`` and ``bottleneck``
+        existed comes from the version in which a resnet's ``depth`` counted the dense
+        input layer too (depth d: d - 1 residual blocks). Its depth becomes d - 1, so a
+        saved resnet loads as the network it was trained as (a depth-1 one, which had no
+        residual block, as a dense net). Any other dict is taken as it is.
+        """
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -200,7 +331,12 @@ class FNNSpec:
                 f"Unknown FNNSpec field(s) {', '.join(map(repr, unknown))}. "
                 f"Known fields: {', '.join(sorted(known))}."
             )
-        return cls(**data)
+        spec = cls(**data)
+        if set(data) == _FIELDS_BEFORE_BLOCK_COUNT and spec.blocks() == spec.depth:
+            if spec.depth == 1:
+                return dataclasses.replace(spec, block="dense")
+            return dataclasses.replace(spec, depth=spec.depth - 1)
+        return spec
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -213,8 +349,11 @@ class FNNSpec:
 class FNN(nn.Module):
     """A deep feedforward network built from an :class:`FNNSpec`.
 
-    x -> input dropout -> hidden[0] (dense, in_features -> width)
-      -> hidden[1..depth-1] (the spec's block, width -> width) -> head (width -> out_features)
+    x -> input dropout -> hidden[0] (dense, in_features -> w_0)
+      -> hidden[1..B] (the spec's block, w_{i-1} -> w_i) -> head (w_B -> out_features)
+
+    with B = ``spec.blocks()`` (``depth`` residual blocks, ``depth - 1`` blocks of any
+    other kind) and w_i = ``spec.layer_widths()[i]`` (all ``width`` unless conic).
 
     ``forward`` returns raw outputs (logits or linear predictions); the likelihood passed
     to ``fnnlab.fit`` turns them into probabilities or means. ``hidden`` is an
@@ -230,15 +369,17 @@ class FNN(nn.Module):
         activation = _activation_factory(r)
         common = dict(activation=activation, norm=r.norm, dropout=r.dropout,
                       dropout_kind=r.dropout_kind, reparam=r.reparam)
-        hidden = [BLOCKS.create("dense", r.in_features, r.width, order=r.order, **common)]
-        extra = {"residual": {"branch_scale": r.branch_scale,
-                              "branch_layers": r.branch_layers},
+        widths = r.layer_widths()
+        hidden = [BLOCKS.create("dense", r.in_features, widths[0], order=r.order, **common)]
+        inner = round(r.bottleneck * r.width) if r.block_form == "diavolo" else r.width
+        extra = {"residual": {"branch_scale": r.branch_scale, "branch_layers": r.branch_layers,
+                              "hidden_features": max(1, inner)},
                  "highway": {"gate_bias": r.gate_bias},
                  "dense": {"order": r.order}}.get(BLOCKS.canonical(r.block), {})
-        for _ in range(r.depth - 1):
-            hidden.append(BLOCKS.create(r.block, r.width, r.width, **extra, **common))
+        for w_in, w_out in itertools.pairwise(widths):
+            hidden.append(BLOCKS.create(r.block, w_in, w_out, **extra, **common))
         self.hidden = nn.ModuleList(hidden)
-        self.head = REPARAMS.create(r.reparam, r.width, r.out_features)
+        self.head = REPARAMS.create(r.reparam, widths[-1], r.out_features)
         # Saved with the weights, so a loaded model does not redo its data-dependent init.
         self.register_buffer("data_initialized", torch.tensor(False))
         self.reset_parameters()
@@ -251,10 +392,13 @@ class FNN(nn.Module):
                             stacklevel=5)
         # Submodules first (norm statistics, weight-norm directions, highway gate biases),
         # then the initializer, which would otherwise be undone by nn.Linear's own reset.
-        for module in self.modules():
-            if module is not self and hasattr(module, "reset_parameters"):
-                module.reset_parameters()
-        initialize_(self, "orthogonal" if r.init in _DATA_DEPENDENT_INITS else r.init)
+        # A block that initializes itself (a Grid LSTM knows its gates) is reset as a whole
+        # and skipped by the initializer.
+        _reset_submodules(self)
+        init = "orthogonal" if r.init in _DATA_DEPENDENT_INITS else r.init
+        for part in (*self.hidden, self.head):
+            if not getattr(part, "initializes_itself", False):
+                initialize_(part, init)
         self.data_initialized.fill_(False)
 
     @property
@@ -284,7 +428,7 @@ class FNN(nn.Module):
         return self
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The last hidden representation, shape (N, width)."""
+        """The last hidden representation, shape (N, spec.layer_widths()[-1])."""
         x = self.input_dropout(x)
         for block in self.hidden:
             x = block(x)
@@ -295,7 +439,21 @@ class FNN(nn.Module):
 
     def extra_repr(self) -> str:
         r = self._resolved
-        return f"method={r.method!r}, depth={r.depth}, width={r.width}, block={r.block!r}"
+        return (f"method={r.method!r}, depth={r.depth}, width={r.width}, block={r.block!r}, "
+                f"layer_form={r.layer_form!r}")
+
+
+def _reset_submodules(module: nn.Module) -> None:
+    """``reset_parameters`` of every submodule, parents before children (pre-order).
+
+    The descendants of a block with ``initializes_itself`` are left to its own
+    ``reset_parameters``, which must run last.
+    """
+    for child in module.children():
+        if hasattr(child, "reset_parameters"):
+            child.reset_parameters()
+        if not getattr(child, "initializes_itself", False):
+            _reset_submodules(child)
 
 
 def _activation_factory(r: FNNSpec) -> Any:

@@ -27,7 +27,7 @@ def test_method_entry_overrides_shared_fnn_entry():
     snn = method_grid(grid, "snn", baseline=False)
     assert snn["dropout"] == [0.0, 0.05] and snn["depth"] == [2, 3, 4, 8, 16, 32]
     assert method_grid(grid, "resnet", baseline=False)["depth"] == [2, 3, 4, 8, 16]
-    assert len(grid_points(snn)) == 3 * 6 * 3 * 2
+    assert len(grid_points(snn)) == 3 * 6 * 3 * 2 * 2  # widths, depths, lr, dropout, form
     assert method_grid(grid, "svm", baseline=True) == BASELINE_GRIDS["svm"]
 
 

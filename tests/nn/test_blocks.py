@@ -1,8 +1,10 @@
+import math
+
 import pytest
 import torch
 from torch import nn
 
-from fnnlab.nn import BLOCKS, Dense, Highway, Residual
+from fnnlab.nn import BLOCKS, Dense, Highway, Residual, highway_gate_bias
 
 
 @pytest.mark.parametrize("name", BLOCKS.names())
@@ -21,9 +23,10 @@ def test_every_block_maps_width_to_width_and_backpropagates(name):
         lambda: Dense(4, 3, activation="tanh", norm="layer"),
         lambda: Dense(4, 3, activation="maxout", order="linear_act_norm_drop", norm="layer"),
         lambda: Residual(4, 4, activation="tanh", norm="layer", branch_scale=0.3),
+        lambda: Residual(4, 4, activation="tanh", norm="layer", hidden_features=2),
         lambda: Highway(4, 4, activation="tanh", gate_bias=-1.0),
     ],
-    ids=["dense", "dense_maxout", "residual", "highway"],
+    ids=["dense", "dense_maxout", "residual", "residual_diavolo", "highway"],
 )
 def test_blocks_pass_gradcheck_in_float64(block):
     module = block().double()
@@ -62,6 +65,44 @@ def test_highway_gate_bias_starts_mostly_closed():
     t = block.transform_gate(torch.randn(256, 64))
     # sigmoid(-2) = 0.119; the random gate weights spread it but keep it well below 1/2.
     assert 0.05 < t.mean().item() < 0.25
+
+
+@pytest.mark.parametrize(("blocks", "expected"),
+                         [(1, -1.0), (2, -1.0), (8, -math.log(8)), (49, -math.log(49))])
+def test_highway_gate_bias_grows_with_depth_as_minus_log_blocks(blocks, expected):
+    assert highway_gate_bias(blocks) == pytest.approx(expected)
+
+
+def test_highway_gate_bias_keeps_a_1_over_e_carry_share_at_any_depth():
+    for blocks in (3, 10, 49, 200):
+        transform = 1.0 / (1.0 + math.exp(-highway_gate_bias(blocks)))
+        # (L / (L + 1))^L falls from 1/2 towards 1/e as L grows.
+        assert math.exp(-1) <= (1.0 - transform) ** blocks <= 0.5
+
+
+@pytest.mark.parametrize("blocks", [0, -3, 2.5, True])
+def test_highway_gate_bias_rejects_a_non_positive_or_non_int_count(blocks):
+    with pytest.raises(ValueError, match=f"number of blocks >= 1, got {blocks!r}"):
+        highway_gate_bias(blocks)
+
+
+def test_diavolo_residual_branch_narrows_to_hidden_features_and_widens_back():
+    block = Residual(8, 8, activation="relu", norm="batch", hidden_features=2)
+    assert block.linear1.weight.shape == (2, 8) and block.linear2.weight.shape == (8, 2)
+    assert block.norm2.num_features == 2
+    assert sum(p.numel() for p in block.parameters()) == 16 + (16 + 2) + 4 + (16 + 8)
+    assert block(torch.randn(5, 8)).shape == (5, 8)
+    assert "hidden_features=2" in repr(block)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"hidden_features": 9}, "hidden_features must be an int from 1 to features=8, got 9"),
+    ({"hidden_features": 0}, "hidden_features must be an int from 1 to features=8, got 0"),
+    ({"hidden_features": 4, "branch_layers": 1}, "hidden_features=4 needs branch_layers=2"),
+])
+def test_bad_hidden_features_are_rejected_with_the_allowed_range(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Residual(8, 8, **kwargs)
 
 
 def test_residual_branch_scale_multiplies_the_branch():

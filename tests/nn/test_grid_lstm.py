@@ -188,6 +188,18 @@ def test_grid_lstm_block_is_registered_and_carries_h_and_m_in_one_tensor():
     assert sum(p.numel() for p in block.parameters()) == 8 * 8 + 2 * 8
 
 
+def test_grid_lstm_block_reset_restores_its_documented_init_after_linear_resets():
+    torch.manual_seed(0)
+    block = GridLSTMBlock(256, 256)
+    linear = block.cell.linears[0]
+    torch.nn.init.zeros_(linear.weight)
+    block.cell.bias[0].data.zero_()
+    block.reset_parameters()
+    assert block.initializes_itself
+    assert linear.weight.std().item() == pytest.approx(3**0.5 / 128**0.5, rel=0.02)
+    torch.testing.assert_close(block.cell.bias[0][128:256], torch.full((128,), 3.0))
+
+
 def test_grid_lstm_block_takes_the_common_block_options():
     block = BLOCKS.create(
         "grid_lstm", 8, 8, activation="tanh", norm="layer", dropout=0.2, reparam="weight_norm"

@@ -18,12 +18,29 @@ rejected before any job starts, with the closest known name, and so is a value t
 
 The ``paper`` grid is the one the SNN paper's supplementary material lists for
 its UCI comparison (Klambauer et al. 2017, Sec. A4): widths {1024, 512, 256},
-depths {2, 3, 4, 8, 16, 32}, learning rates {0.01, 0.1, 1}, dropout {0, 0.05}
-for SNNs (alpha dropout) and {0, 0.5} for ReLU nets and highway nets, residual
-nets with {2, 3, 4, 8, 16} blocks. Two choices are ours and not the paper's:
-the "conic" layer form is not offered (every hidden layer has the same width),
-and training runs at most 100 epochs of SGD with batch size 64 and early stopping
-after 10 epochs without validation improvement.
+depths {2, 3, 4, 8, 16, 32}, learning rates {0.01, 0.1, 1}, layer form
+rectangular or conic, dropout {0, 0.05} for SNNs (alpha dropout) and {0, 0.5}
+for ReLU nets and highway nets; residual nets with {2, 3, 4, 8, 16} residual
+blocks of {1024, 512, 256} units, block form rectangular or "diavolo" and
+bottleneck {25 %, 50 %} (``FNNSpec.layer_form``, ``block_form``, ``bottleneck``;
+a resnet's ``depth`` counts its residual blocks, as the paper does). Choices that
+are ours and not the paper's:
+
+- conic widths shrink geometrically from ``width`` to ``width // 8`` (at least the
+  number of outputs) at the last hidden layer; the paper does not give them;
+- highway nets have 256 units: the paper gives no highway width. A highway block
+  holds two width x width maps (transform and gate), so at 256 units it has as
+  many weights as a dense layer of 362, inside the paper's range of dense widths,
+  and one width keeps the highway grid, which also searches the gate bias, near
+  the size of the others;
+- highway nets search the initial transform-gate bias over {-1, -2, -3, -4}:
+  Srivastava, Greff & Schmidhuber (2015, arXiv:1507.06228) initialize it negative
+  ("e.g. -1, -3") and deeper nets need more carry at the start (the ``FNNSpec``
+  default, -ln of the number of blocks, spans -1 to -3.4 over the grid's depths);
+- a rectangular residual block has no inner layer to narrow, so its two bottleneck
+  points are the same network, trained twice; the grid keeps the paper's product;
+- training runs at most 100 epochs of SGD with batch size 64 and early stopping
+  after 10 epochs without validation improvement.
 """
 
 from __future__ import annotations
@@ -65,12 +82,19 @@ QUICK: Grid = {
 _PAPER_TRAINING = {"epochs": [100], "batch_size": [64], "early_stopping": [10]}
 _PAPER_SHAPE = {"width": [1024, 512, 256], "depth": [2, 3, 4, 8, 16, 32],
                 "lr": [0.01, 0.1, 1.0]}
+# Only dense nets can be conic: the highway, residual and Grid LSTM entries pin the
+# layer form (grid_lstm is no method of the paper; its entry keeps the grid valid for
+# every preset). The module docstring says which choices are ours.
 PAPER: Grid = {
-    "fnn": {**_PAPER_SHAPE, "dropout": [0.0], **_PAPER_TRAINING},
+    "fnn": {**_PAPER_SHAPE, "dropout": [0.0], "layer_form": ["rectangular", "conic"],
+            **_PAPER_TRAINING},
     "snn": {"dropout": [0.0, 0.05]},
     "msra": {"dropout": [0.0, 0.5]},
-    "highway": {"width": [256], "dropout": [0.0, 0.5]},
-    "resnet": {"depth": [2, 3, 4, 8, 16]},
+    "highway": {"width": [256], "dropout": [0.0, 0.5], "layer_form": ["rectangular"],
+                "gate_bias": [-1.0, -2.0, -3.0, -4.0]},
+    "resnet": {"depth": [2, 3, 4, 8, 16], "layer_form": ["rectangular"],
+               "block_form": ["rectangular", "diavolo"], "bottleneck": [0.25, 0.5]},
+    "grid_lstm": {"layer_form": ["rectangular"]},
 }
 
 GRIDS: dict[str, Grid] = {"quick": QUICK, "paper": PAPER}

@@ -18,12 +18,13 @@ The procedure, and every choice it makes
   one point is (λα)^depth times too large (3e5 at depth 24), which would swamp every
   statistic below.
 - **Network**: ``FNNSpec(in_features=1, out_features=1, depth=d, width=200,
-  method=m)`` and ``build``; so ``d`` counts hidden *blocks*, the dense input
-  layer included. A ``resnet`` block (the full pre-activation unit,
+  method=m)`` and ``build``; so ``d`` counts hidden layers, the dense input layer
+  included, except for a resnet, where it counts residual blocks after that layer.
+  A ``resnet`` block (the full pre-activation unit,
   ``x + s W2 relu(BN(W1 relu(BN(x))))``) holds two linear maps, so a resnet of
-  depth ``d`` has ``2d - 1`` hidden linear layers; ``resnet:branch_layers=1``
+  depth ``d`` has ``2d + 1`` hidden linear layers; ``resnet:branch_layers=1``
   is Balduzzi et al.'s one-layer branch ``x + s W relu(BN(x))``, whose gradients
-  stay correlated far longer (0.6 at depth 24 against 0.07); a highway block has a
+  stay correlated far longer (0.6 at depth 24 against 0.03); a highway block has a
   gated transform.
 - **Initialization**: the preset's own (He normal for the ReLU presets, LeCun
   normal for ``snn``), all biases zero, batch-norm scale 1 and shift 0; one fresh

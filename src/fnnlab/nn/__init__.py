@@ -3,7 +3,7 @@ initializers and blocks, each a small ``torch.nn.Module`` (or function) with its
 formula and paper in the docstring, and each kind in a name registry."""
 
 from fnnlab.nn.activations import ACTIVATIONS, SELU, Maxout
-from fnnlab.nn.blocks import BLOCKS, Dense, Highway, Residual
+from fnnlab.nn.blocks import BLOCKS, Dense, Highway, Residual, highway_gate_bias
 from fnnlab.nn.dropout import DROPOUTS, AlphaDropout, GaussianDropout
 from fnnlab.nn.grid_lstm import GridLSTM, GridLSTMBlock, GridLSTMNetwork, GridLSTMStack
 from fnnlab.nn.init import (
@@ -41,6 +41,7 @@ __all__ = [
     "WeightNormLinear",
     "check_selu_init",
     "data_dependent_init_",
+    "highway_gate_bias",
     "initialize_",
     "lecun_normal_",
     "lsuv_",

@@ -17,6 +17,7 @@ Srivastava, Greff, Schmidhuber, "Highway Networks", 2015, arXiv:1505.00387.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -49,6 +50,45 @@ def make_dropout(kind: LayerLike, p: float, activation: nn.Module) -> nn.Module:
         if hasattr(activation, "alpha") and hasattr(activation, "scale"):
             kwargs = {"alpha": float(activation.alpha), "scale": float(activation.scale)}
     return DROPOUTS.create(kind, p, **kwargs)
+
+
+def highway_gate_bias(blocks: int) -> float:
+    r"""The default initial transform-gate bias of a stack of ``blocks`` highway blocks.
+
+    .. math::
+
+        b_T(L) = \min(-1, -\ln L)
+
+    so L = 1..2 blocks start at -1, 8 at -2.1, 16 at -2.8, 32 at -3.5, 49 at -3.9 and
+    100 at -4.6. With b_T = -ln L each gate starts near sigmoid(b_T) = 1 / (L + 1), so the
+    whole stack transforms about one layer's worth at initialization and the carry path
+    alone hands the top block a share (L / (L + 1))^L >= 1/e of its input, whatever the
+    depth. Shallow stacks keep Srivastava et al.'s mildest value, -1.
+
+    Srivastava, Greff & Schmidhuber initialize b_T negative, "e.g. -1, -3", so that a new
+    network is biased towards carrying its input. They give values, not a rule; the
+    formula is ours: it follows from the carry argument above and covers their examples
+    (-1 for two blocks, -3 at 20, about -4 at 50). The bias stays a hyperparameter: the
+    paper grid searches it (``fnnlab.bench.grids.PAPER``).
+
+    Parameters
+    ----------
+    blocks : int
+        Number of highway blocks in the stack, >= 1.
+
+    Returns
+    -------
+    float
+        The bias, <= -1.
+
+    References
+    ----------
+    Srivastava, Greff, Schmidhuber, "Highway Networks", 2015, arXiv:1505.00387, Sec. 2
+    (initialization); "Training Very Deep Networks", NIPS 2015, arXiv:1507.06228, Sec. 2.2.
+    """
+    if isinstance(blocks, bool) or not isinstance(blocks, int) or blocks < 1:
+        raise ValueError(f"highway_gate_bias needs a number of blocks >= 1, got {blocks!r}.")
+    return min(-1.0, -math.log(blocks))
 
 
 def check_rate(name: str, value: float) -> None:
@@ -136,12 +176,29 @@ class Dense(nn.Module):
                f"order={self.order!r}"
 
 
+def _check_hidden_features(hidden: int | None, features: int, branch_layers: int) -> int:
+    if hidden is None:
+        return features
+    if isinstance(hidden, bool) or not isinstance(hidden, int) or not 1 <= hidden <= features:
+        raise ValueError(f"hidden_features must be an int from 1 to features={features}, "
+                         f"got {hidden!r}.")
+    if branch_layers != 2 and hidden != features:
+        raise ValueError(f"hidden_features={hidden} needs branch_layers=2 (a one-layer branch "
+                         f"has no inner layer to narrow), got branch_layers={branch_layers}.")
+    return hidden
+
+
 @BLOCKS.register("residual", "resnet")
 class Residual(nn.Module):
     r"""Pre-activation residual block with optional constant branch scaling.
 
     y = x + s * F(x),   F(x) = W_2 act(norm_2(W_1 drop(act(norm_1(x)))))   (branch_layers=2)
                         F(x) = W_1 drop(act(norm_1(x)))                      (branch_layers=1)
+
+    With two linear maps, W_1 is (hidden_features x features) and W_2 (features x
+    hidden_features): ``hidden_features = features`` gives a rectangular block, a smaller
+    value a "diavolo" block (wide - narrow - wide, the SNN paper's name for a bottleneck
+    block; Klambauer et al. 2017, supplement A4).
 
     The two-layer branch is the "full pre-activation" unit of He et al. (2016); the
     one-layer branch is the resnet Balduzzi et al. (2017) analyse. Either way the skip
@@ -161,8 +218,11 @@ class Residual(nn.Module):
         The constant ``s`` multiplying the residual branch.
     branch_layers : {1, 2}, default=2
         Linear maps in the branch. With one, gradients stay correlated across inputs
-        much longer with depth (0.6 at depth 24 with batch norm, against 0.07 for two;
-        measured by ``fnnlab.diagnostics.shattered_gradients``).
+        much longer with depth (0.6 after 24 blocks with batch norm, against 0.03 for
+        two; measured by ``fnnlab.diagnostics.shattered_gradients``).
+    hidden_features : int or None, default=None
+        Width of the branch's inner layer (between W_1 and W_2), 1 to ``features``;
+        None means ``features``. Needs ``branch_layers=2``.
     """
 
     def __init__(
@@ -177,10 +237,12 @@ class Residual(nn.Module):
         reparam: LayerLike = "none",
         branch_scale: float = 1.0,
         branch_layers: int = 2,
+        hidden_features: int | None = None,
     ) -> None:
         super().__init__()
         if branch_layers not in (1, 2):
             raise ValueError(f"branch_layers must be 1 or 2, got {branch_layers!r}.")
+        hidden_features = _check_hidden_features(hidden_features, in_features, branch_layers)
         if in_features != out_features:
             raise ValueError(
                 f"A residual block keeps the width (identity shortcut), got in_features="
@@ -191,6 +253,7 @@ class Residual(nn.Module):
         if branch_scale <= 0:
             raise ValueError(f"branch_scale must be > 0, got {branch_scale}.")
         self.features = in_features
+        self.hidden_features = hidden_features
         self.branch_scale = float(branch_scale)
         self.branch_layers = branch_layers
         self.norm1 = NORMS.create(norm, in_features)
@@ -198,12 +261,13 @@ class Residual(nn.Module):
         pieces = int(getattr(self.act1, "pieces", 1))
         if pieces != 1:
             raise ValueError("Maxout changes the width and cannot be used in a residual block.")
-        self.linear1 = REPARAMS.create(reparam, in_features, in_features)
+        inner = hidden_features if branch_layers == 2 else in_features
+        self.linear1 = REPARAMS.create(reparam, in_features, inner)
         self.drop = make_dropout(dropout_kind, dropout, self.act1)
         if branch_layers == 2:
-            self.norm2 = NORMS.create(norm, in_features)
+            self.norm2 = NORMS.create(norm, inner)
             self.act2 = ACTIVATIONS.create(activation)
-            self.linear2 = REPARAMS.create(reparam, in_features, in_features)
+            self.linear2 = REPARAMS.create(reparam, inner, in_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.linear1(self.drop(self.act1(self.norm1(x))))
@@ -212,8 +276,8 @@ class Residual(nn.Module):
         return x + self.branch_scale * h
 
     def extra_repr(self) -> str:
-        return (f"features={self.features}, branch_scale={self.branch_scale}, "
-                f"branch_layers={self.branch_layers}")
+        return (f"features={self.features}, hidden_features={self.hidden_features}, "
+                f"branch_scale={self.branch_scale}, branch_layers={self.branch_layers}")
 
 
 @BLOCKS.register("highway")
@@ -233,8 +297,9 @@ class Highway(nn.Module):
         As in :class:`Dense`; they act on the transform path H, dropout after it.
     gate_bias : float, default=-2.0
         Initial b_T. Negative, so a new block mostly carries x through and a deep stack
-        starts out behaving like a shallow one (the paper suggests -1 to -3). It is a
-        parameter of its own, so initializers that zero linear biases leave it alone.
+        starts out behaving like a shallow one (the paper suggests -1 to -3). A network
+        chooses it from its depth with :func:`highway_gate_bias`. It is a parameter of its
+        own, so initializers that zero linear biases leave it alone.
 
     References
     ----------

@@ -393,6 +393,11 @@ class GridLSTMBlock(nn.Module):
     Kalchbrenner, Danihelka, Graves, "Grid Long Short-Term Memory", 2015, arXiv:1507.01526.
     """
 
+    #: The block draws its own weights (Note [Grid LSTM initialization]): a network's
+    #: initializer must leave them alone, since the gates' scale and forget bias are
+    #: what keeps a deep stack's signal and gradients alive.
+    initializes_itself = True
+
     # Note [packing h and m]
     # A depth-wise Grid LSTM passes two vectors from layer to layer, but the FNN's hidden
     # blocks are independent modules chained by one tensor, inspected by forward hooks
@@ -426,6 +431,18 @@ class GridLSTMBlock(nn.Module):
             in_features // 2, 1, activation=activation, forget_bias=forget_bias, norm=norm,
             dropout=dropout, dropout_kind=dropout_kind, reparam=reparam,
         )
+
+    def reset_parameters(self) -> None:
+        """Reset every layer of the cell, then draw the cell's own initialization.
+
+        Resetting the linear maps and norms first and the cell last is what keeps the
+        documented N(0, 3 / fan_in) weights and forget bias: ``nn.Linear``'s own reset
+        would otherwise overwrite them.
+        """
+        for module in self.cell.modules():
+            if module is not self.cell and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        self.cell.reset_parameters()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, m = x.chunk(2, dim=-1)
