@@ -69,7 +69,7 @@ def test_failed_jobs_are_recorded_and_the_sweep_goes_on(tmp_path):
     ("kwargs", "match"),
     [
         ({"methods": ["snn", "snnn"]}, "Unknown method 'snnn'"),
-        ({"baselines": ["svm", "xgboost"]}, "Unknown baseline 'xgboost'"),
+        ({"baselines": ["svm", "xgbost"]}, "Unknown baseline 'xgbost'"),
         ({"datasets": "quik"}, "Unknown suite 'quik'"),
         ({"backend": "spark"}, "Unknown backend 'spark'"),
         ({"grid": {"fnn": {"dpeth": [2]}}}, "fnn.dpeth.*Did you mean 'depth'"),

@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -122,3 +123,20 @@ def test_bad_scores_rejected():
         ranks(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="at least 2 methods"):
         ranks(pd.DataFrame({"a": [1.0]}))
+
+
+def test_mean_ranks_friedman_and_cd_agree_with_autorank():
+    # autorank (Herbold 2020) is the maintained library for these statistics; where it is
+    # installed, fnnlab's figures must match it.
+    autorank = pytest.importorskip("autorank")
+    rng = np.random.default_rng(2)
+    s = pd.DataFrame(rng.random((14, 4)), columns=list("abcd"))
+    with warnings.catch_warnings():  # statsmodels' deprecations, not ours
+        warnings.simplefilter("ignore")
+        ref = autorank.autorank(s, alpha=0.05, verbose=False, force_mode="nonparametric",
+                                order="descending")
+    np.testing.assert_allclose(mean_ranks(s)[ref.rankdf.index], ref.rankdf["meanrank"],
+                               rtol=1e-12)
+    assert friedman(s)[1] == pytest.approx(ref.pvalue, rel=1e-9)
+    # autorank takes q from a table, fnnlab from the studentized range distribution.
+    assert nemenyi_cd(4, 14) == pytest.approx(ref.cd, abs=1e-4)

@@ -65,3 +65,30 @@ def test_roc_auc_takes_decision_values_and_auc_is_its_alias():
     want = np.mean([roc_auc_score(y3 == k, scores[:, k]) for k in (0, 1)])
     assert m("roc_auc", y3, None, scores) == pytest.approx(want)
     assert np.isnan(m("roc_auc", y3, None, np.full((5, 3), np.nan)))
+
+
+def test_regression_metrics_match_scikit_learn():
+    from sklearn import metrics as skm
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=50)
+    p = y + rng.normal(scale=0.5, size=50)
+    assert m("rmse", y, p, None) == pytest.approx(skm.root_mean_squared_error(y, p), rel=1e-12)
+    assert m("mae", y, p, None) == pytest.approx(skm.mean_absolute_error(y, p), rel=1e-12)
+    assert m("r2", y, p, None) == pytest.approx(skm.r2_score(y, p), rel=1e-12)
+    assert m("rmse", y, p, None) ** 2 == pytest.approx(m("mse", y, p, None), rel=1e-12)
+
+
+def test_task_metrics_are_tabarenas_and_to_error_flips_scores():
+    from fnnlab.training.metrics import task_metrics, to_error
+
+    assert task_metrics("classification", 2)[0] == "roc_auc"
+    assert task_metrics("classification", 5) == ("log_loss", "accuracy")
+    assert task_metrics("regression")[0] == "rmse"
+    for name in task_metrics("regression") + task_metrics("classification", 3):
+        assert METRICS.canonical(name) == name
+    with pytest.raises(ValueError, match="n_classes >= 2"):
+        task_metrics("classification")
+    assert to_error("auc", 0.75) == pytest.approx(0.25)
+    assert to_error("rmse", 2.5) == 2.5 and to_error("log_loss", 0.3) == 0.3
+    np.testing.assert_allclose(to_error("r2", np.array([1.0, 0.2])), [0.0, 0.8])

@@ -18,5 +18,6 @@ from fnnlab.plots.diagnostics import loss_smoothness as loss_smoothness  # noqa:
 from fnnlab.plots.diagnostics import loss_surface_1d as loss_surface_1d  # noqa: E402
 from fnnlab.plots.diagnostics import loss_surface_2d as loss_surface_2d  # noqa: E402
 from fnnlab.plots.diagnostics import signal_by_depth as signal_by_depth  # noqa: E402
+from fnnlab.plots.leaderboard import elo_ratings as elo_ratings  # noqa: E402
 from fnnlab.plots.theory import selu_mapping as selu_mapping  # noqa: E402 (backend first)
 from fnnlab.plots.training import training_curves as training_curves  # noqa: E402

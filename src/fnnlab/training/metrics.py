@@ -14,8 +14,14 @@ roc_auc, auc       area under the ROC curve (binary; one-vs-rest   y_proba
                    mean over the classes present for more)         (or scores)
 log_loss           mean -log p(y_true) (the categorical NLL)       y_proba
 mse, mae           mean squared / absolute error                   y_pred
+rmse               root mean squared error, sqrt(mse)              y_pred
 r2                 1 - SS_res / SS_tot (coefficient of determination) y_pred
 =================  ==============================================  ==========
+
+A comparison ranks by one metric per task, TabArena's (Erickson et al. 2025):
+ROC AUC for binary classification, log-loss for multiclass (accuracy beside it),
+RMSE for regression (:func:`task_metrics`); :func:`to_error` turns any of them
+into an error, lower is better, for the leaderboard.
 
 These are also the benchmark's scores (``fnnlab.bench``): accuracy, balanced accuracy
 and ROC AUC of each fitted model on the validation and test splits.
@@ -28,7 +34,7 @@ from sklearn import metrics as skm
 
 from fnnlab.registry import Registry
 
-__all__ = ["METRICS", "default_metrics"]
+__all__ = ["LOWER_IS_BETTER", "METRICS", "default_metrics", "task_metrics", "to_error"]
 
 METRICS: Registry = Registry("metric")
 
@@ -98,6 +104,12 @@ def mae(y_true: np.ndarray, y_pred: np.ndarray, y_proba: np.ndarray | None) -> f
     return float(skm.mean_absolute_error(y_true, y_pred))
 
 
+@METRICS.register("rmse")
+def rmse(y_true: np.ndarray, y_pred: np.ndarray, y_proba: np.ndarray | None) -> float:
+    """Root mean squared error, in the target's units."""
+    return float(np.sqrt(skm.mean_squared_error(y_true, y_pred)))
+
+
 @METRICS.register("r2")
 def r2(y_true: np.ndarray, y_pred: np.ndarray, y_proba: np.ndarray | None) -> float:
     """Coefficient of determination 1 - SS_res / SS_tot (NaN for fewer than 2 samples)."""
@@ -109,3 +121,38 @@ def r2(y_true: np.ndarray, y_pred: np.ndarray, y_proba: np.ndarray | None) -> fl
 def default_metrics(task: str) -> tuple[str, ...]:
     """The metrics logged when ``fit`` gets ``metrics=None``."""
     return ("accuracy",) if task == "classification" else ("r2",)
+
+
+LOWER_IS_BETTER = frozenset({"log_loss", "mse", "rmse", "mae"})
+"""Metrics that are losses; every other metric is a score, higher is better, at most 1."""
+
+
+def task_metrics(task: str, n_classes: int | None = None) -> tuple[str, ...]:
+    """A comparison's metrics for a task; it ranks by the first (TabArena's choice).
+
+    Binary classification: ROC AUC, accuracy. Multiclass: log-loss, accuracy.
+    Regression: RMSE, MAE, R^2.
+
+    Parameters
+    ----------
+    task : {"classification", "regression"}
+    n_classes : int, optional
+        Number of classes; required for classification.
+    """
+    if task == "regression":
+        return ("rmse", "mae", "r2")
+    if task != "classification":
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    if not isinstance(n_classes, int | np.integer) or n_classes < 2:
+        raise ValueError(f"Classification needs n_classes >= 2, got {n_classes!r}.")
+    return ("roc_auc", "accuracy") if n_classes == 2 else ("log_loss", "accuracy")
+
+
+def to_error(name: str, value: float | np.ndarray) -> float | np.ndarray:
+    """The metric ``name`` as an error (lower is better, >= 0): a loss as it is, a score 1 - s.
+
+    1 - ROC AUC, 1 - accuracy and 1 - R^2 are 0 for a perfect model, so the
+    leaderboard's improvability (1 - best error / error) is defined for every metric.
+    """
+    key = METRICS.canonical(name)
+    return value if key in LOWER_IS_BETTER else 1.0 - value
