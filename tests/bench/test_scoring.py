@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from fnnlab.bench.scoring import METRICS, scores
+from fnnlab.bench.scoring import CLASSIFICATION_METRICS, scores
 
 
 def test_auc_of_probabilities_equals_sklearns_one_vs_rest_macro_mean():
@@ -12,7 +12,7 @@ def test_auc_of_probabilities_equals_sklearns_one_vs_rest_macro_mean():
     y = np.repeat(np.arange(3), 20)
     proba = rng.dirichlet(np.ones(3), size=60)
     out = scores(y, proba.argmax(1), proba, 3)
-    assert set(out) == set(METRICS)
+    assert set(out) == set(CLASSIFICATION_METRICS)
     assert out["roc_auc"] == pytest.approx(roc_auc_score(y, proba, multi_class="ovr"), abs=1e-12)
     assert out["accuracy"] == pytest.approx((proba.argmax(1) == y).mean(), abs=1e-12)
 
