@@ -117,4 +117,4 @@ def _splits(name: str, path: str | None, seed: int, protocol: str, fold: int | N
 
 def _folds(table: Table) -> list[Any]:
     # Seed 0 for every job: all methods and seeds of a data set see the same outer folds.
-    return cv_folds(table.y, table.task, seed=0)
+    return cv_folds(table.y, table.task, n_repeats=tabarena_repeats(len(table)), seed=0)

@@ -119,8 +119,15 @@ class ComparisonResult:
         return "\n".join(lines) + "\n"
 
     def notes(self) -> list[str]:
-        """Lines about changed data sets and failed jobs (with their first distinct errors)."""
+        """Lines about missing scores, changed data sets and failed jobs (with their first
+        distinct errors)."""
         lines = []
+        missing = self.scores.isna() & self.scores.notna().any(axis=1).to_numpy()[:, None]
+        if missing.any().any():
+            lines.append("No test score (a failed job, or a metric the method cannot give, "
+                         "such as log-loss without class probabilities): " + "; ".join(
+                             f"{m} on {', '.join(missing.index[missing[m]])}"
+                             for m in missing.columns if missing[m].any()) + ".")
         if self.changed:
             lines.append(f"Changed data: {', '.join(self.changed)} differ from the content the "
                          f"store's earlier results used; their jobs ran as new data sets.")

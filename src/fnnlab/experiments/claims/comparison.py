@@ -34,7 +34,7 @@ def method_comparison(quick: bool, seed: int) -> Outcome:
     else:
         datasets, grid, seeds = "quick", "quick", [seed, seed + 1, seed + 2]
     result = compare(methods=list(_FNN), datasets=datasets, baselines=list(_ML), grid=grid,
-                     seeds=seeds, jobs=1 if quick else 2, progress=False)
+                     seeds=seeds, jobs=1 if quick else 2, progress=False, metric="accuracy")
     fnn_diff = avg_rank_diff(result.scores[list(_FNN)])
     others = fnn_diff.drop("snn")
     all_diff = result.table.set_index("method")["avg_rank_diff"]
