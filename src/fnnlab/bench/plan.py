@@ -89,6 +89,8 @@ def make_plan(
     ------
     ValueError, TypeError, FileNotFoundError
         A bad input, named in the message; nothing has run and no store is written.
+    ImportError
+        A baseline whose package is not installed; the message names the pip extra.
     """
     methods, baselines = _method_names(methods, baselines)
     metric = None if metric is None else check_metric(metric)

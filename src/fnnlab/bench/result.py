@@ -77,8 +77,7 @@ class ComparisonResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def format(self, fmt: str = "text") -> str:
-        """The table as text (a table per task type, with the test summary), CSV, Markdown,
-        LaTeX or JSON."""
+        """The table as text (one per task type, tests, notes), CSV, Markdown, LaTeX or JSON."""
         if fmt == "json":
             return json.dumps(_clean(self.to_dict()), indent=2, allow_nan=False)
         if fmt != "text":
@@ -119,8 +118,7 @@ class ComparisonResult:
         return "\n".join(lines) + "\n"
 
     def notes(self) -> list[str]:
-        """Lines about missing scores, changed data sets and failed jobs (with their first
-        distinct errors)."""
+        """Lines about missing scores, changed data sets and failed jobs (with first errors)."""
         lines = []
         missing = self.scores.isna() & self.scores.notna().any(axis=1).to_numpy()[:, None]
         if missing.any().any():
@@ -157,8 +155,11 @@ class ComparisonResult:
         }
 
     def save(self, directory: str | Path) -> Path:
-        """Write the table (txt, csv, md, tex, json), scores, selections and figures
-        (critical differences, scores, each task type's Elo) to ``directory``."""
+        """Write the tables (txt, csv, md, tex, json), scores, selections and figures.
+
+        Everything goes to ``directory``; the figures are the critical differences, the
+        scores heatmap and each task type's Elo chart (``elo_<task>.png``).
+        """
         # Deferred: matplotlib takes seconds to import, and only saving draws figures.
         from fnnlab.plots.comparison import accuracy_heatmap, critical_difference_diagram
         from fnnlab.plots.leaderboard import elo_ratings
