@@ -77,9 +77,9 @@ def test_grids_name_real_parameters_and_gbdt_grids_hold_the_default(name):
 
 def test_seed_makes_a_baseline_reproducible():
     X, y, X_test, _ = _tiny("regression")
-    a = BASELINES.create("rf", task="regression", seed=3).fit(X, y).predict(X_test)
-    b = BASELINES.create("rf", task="regression", seed=3).fit(X, y).predict(X_test)
-    c = BASELINES.create("rf", task="regression", seed=4).fit(X, y).predict(X_test)
+    a = BASELINES.create("rf", task="regression", seed=3, n_estimators=10).fit(X, y).predict(X_test)
+    b = BASELINES.create("rf", task="regression", seed=3, n_estimators=10).fit(X, y).predict(X_test)
+    c = BASELINES.create("rf", task="regression", seed=4, n_estimators=10).fit(X, y).predict(X_test)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
