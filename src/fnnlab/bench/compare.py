@@ -238,10 +238,10 @@ def summarize(rows: pd.DataFrame, config: dict[str, Any], *,
     table = (next(iter(tables.values())) if len(tables) == 1 else
              _method_table(errors, folds, metrics, methods, failed, config.get("correction")))
     complete = errors.dropna()
-    friedman = (_stats.friedman(complete, higher_is_better=False) if complete.shape[1] >= 2
+    testable = complete.shape[1] >= 2 and complete.shape[0] >= 1
+    friedman = (_stats.friedman(complete, higher_is_better=False) if testable
                 else (math.nan, math.nan))
-    cd = (_stats.nemenyi_cd(complete.shape[1], complete.shape[0])
-          if complete.shape[1] >= 2 and complete.shape[0] >= 1 else math.nan)
+    cd = _stats.nemenyi_cd(complete.shape[1], complete.shape[0]) if testable else math.nan
     per_dataset = per.copy()
     if reference is not None:
         per_dataset = _add_reference(per_dataset, reference)

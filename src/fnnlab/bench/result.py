@@ -107,7 +107,8 @@ class ComparisonResult:
         grids = self.config.get("baseline_grids", {})
         if grids:
             lines.append("Baseline grids (library defaults otherwise): " + "; ".join(
-                f"{name} {json.dumps(grid, sort_keys=True)}" for name, grid in grids.items()))
+                f"{name} {json.dumps(grid, sort_keys=True) if grid else 'defaults only'}"
+                for name, grid in grids.items()))
         lines += self.notes()
         if "published" in self.per_dataset:
             ref = self.per_dataset.dropna(subset=["published"])
