@@ -371,3 +371,16 @@ def test_a_baseline_that_is_not_installed_fails_before_any_job(tmp_path, monkeyp
     with pytest.raises(ImportError, match=r"pip install 'fnnlab\[gbdt\]'"):
         compare(**{**FAST, "baselines": ["knn", "xgboost"]}, store=store)
     assert not store.exists()
+
+
+def test_networks_learn_standardized_targets_and_are_scored_in_target_units(tmp_path):
+    # The target is 1000.5 * a + noise of sd 50: in target units a network that learned
+    # anything beats predicting the training mean (RMSE about 1000), unscaled outputs of
+    # order 1 could not.
+    grid = {"fnn": {"depth": 1, "width": 16, "lr": 0.05, "epochs": 30, "batch_size": 16},
+            "knn": {"n_neighbors": [5]}}
+    result = compare(methods=["snn"], baselines=["knn"], datasets=[_prices(tmp_path)],
+                     grid=grid, seeds=1, jobs=1, progress=False)
+    scores = result.results.set_index("method").scores
+    assert result.metric == "rmse" and 10 < scores["snn"]["test_rmse"] < 500
+    assert scores["snn"]["test_r2"] > 0.8
