@@ -26,12 +26,16 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-__all__ = ["Report", "Section", "model_graph_png"]
+if TYPE_CHECKING:
+    from fnnlab.bench.result import ComparisonResult
+
+__all__ = ["Report", "Section", "comparison_report", "model_graph_png"]
 
 # The resolution figures are saved at. Figures are drawn at 6-10 inches wide, so
 # 100 dpi gives 600-1000 pixels: sharp on screen, a few tens of kB per PNG.
@@ -282,3 +286,33 @@ def model_graph_png(model: nn.Module, x: Tensor) -> bytes | None:
         return dot.pipe(format="png")
     except ExecutableNotFound:
         return None
+
+
+def comparison_report(result: ComparisonResult) -> Report:
+    """The HTML report of ``fnnlab compare``: per task type its table and Elo figure.
+
+    Each task type's section holds its table (ranks, Wilcoxon p-values and TabArena's
+    leaderboard columns, ``fnnlab.bench.leaderboard``) and the Elo chart with its
+    bootstrap intervals (``fnnlab.plots.leaderboard.elo_ratings``); the scores per data
+    set and the settings follow.
+    """
+    from fnnlab.plots.leaderboard import elo_ratings
+
+    config = result.config
+    report = Report("Method comparison", result.format("text").split("\n", 1)[0])
+    for task, table in result.tables.items():
+        report.add_section(f"{task.capitalize()}: leaderboard",
+                           f"Test error of {table['metric'].iloc[0]}, lower is better.")
+        report.add_table(table.round(4))
+        if "elo" in table and table["elo"].notna().any():
+            report.add_figure(elo_ratings(table, title=f"{task}: Elo"),
+                              caption="Elo (Bradley-Terry on every fold's duels) with its "
+                                      "95% bootstrap interval over data sets.")
+    report.add_section("Scores per data set", "Mean over folds and seeds, in each data "
+                                              "set's metric.")
+    report.add_table(result.per_dataset.round(4))
+    settings = {k: config.get(k) for k in ("protocol", "seeds", "metrics", "baseline_grids")}
+    report.add_section("Settings")
+    report.add_table(pd.DataFrame({"setting": list(settings),
+                                   "value": [str(v) for v in settings.values()]}))
+    return report

@@ -13,8 +13,11 @@ from fnnlab.bench import ResultStore, compare, table_from_store
 from fnnlab.bench.store import SCHEMA_VERSION
 
 # Fast baselines only: the protocol, store and statistics do not depend on the model.
+# Accuracy (not the tasks' default log-loss) also exercises the metric override.
 FAST = dict(methods=[], baselines=["knn", "logreg"], datasets=["iris", "wine"], seeds=2,
-            jobs=1, progress=False)
+            jobs=1, progress=False, metric="accuracy")
+# Wall-clock columns of the leaderboard: they differ between two runs of the same jobs.
+TIMES = ["train_s_per_1k", "predict_s_per_1k"]
 
 
 def test_grid_point_is_chosen_on_validation_and_kept():
@@ -145,7 +148,8 @@ def test_sigkill_midway_then_restart_gives_one_row_per_job_and_same_table(tmp_pa
         frame = db.results()
     assert len(frame) == n_jobs and frame.key.is_unique
     fresh = compare(**_KILL_KWARGS)
-    pd.testing.assert_frame_equal(resumed.table, fresh.table)
+    pd.testing.assert_frame_equal(resumed.table.drop(columns=TIMES),
+                                  fresh.table.drop(columns=TIMES))
     pd.testing.assert_frame_equal(resumed.scores, fresh.scores)
 
 
@@ -164,7 +168,8 @@ def test_dask_local_cluster_matches_local_backend():
     b = remote.results.sort_values("key").reset_index(drop=True)
     assert a.key.tolist() == b.key.tolist() and (b.status == "ok").all()
     assert a.scores.tolist() == b.scores.tolist()
-    pd.testing.assert_frame_equal(local.table, remote.table)
+    pd.testing.assert_frame_equal(local.table.drop(columns=TIMES),
+                                  remote.table.drop(columns=TIMES))
 
 
 def test_reference_puts_published_accuracy_beside_ours(tmp_path):
@@ -239,13 +244,27 @@ def test_bad_grid_values_are_rejected_before_any_job(tmp_path, grid, match):
     assert not store.exists()
 
 
-def test_regression_data_set_is_rejected_before_any_job(tmp_path):
-    data, store = tmp_path / "prices.csv", tmp_path / "never.sqlite"
+def _prices(tmp_path):
+    data = tmp_path / "prices.csv"
     rng = np.random.default_rng(0)
-    pd.DataFrame({"a": rng.normal(size=50), "target": rng.normal(size=50) * 1000.5}
-                 ).to_csv(data, index=False)
-    with pytest.raises(ValueError, match="'prices' is a regression task"):
-        compare(**{**FAST, "datasets": ["iris", data]}, store=store)
+    x = rng.normal(size=60)
+    pd.DataFrame({"a": x, "target": 1000.5 * x + 50 * rng.normal(size=60)}).to_csv(data,
+                                                                                 index=False)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({}, "Baseline 'logreg' does not do regression"),
+        ({"baselines": ["knn", "rf"]}, "metric='accuracy' does not apply to 'prices'"),
+    ],
+)
+def test_a_baseline_or_metric_unfit_for_regression_is_rejected_before_any_job(tmp_path, kwargs,
+                                                                              match):
+    store = tmp_path / "never.sqlite"
+    with pytest.raises(ValueError, match=match):
+        compare(**{**FAST, "datasets": ["iris", _prices(tmp_path)], **kwargs}, store=store)
     assert not store.exists()
 
 
@@ -265,7 +284,103 @@ def test_every_job_failing_raises_with_the_cause():
 
 
 def test_auc_and_roc_auc_are_one_metric_of_the_registry():
-    result = compare(**{**FAST, "datasets": ["iris"], "seeds": 1}, metric="auc")
+    result = compare(**{**FAST, "datasets": ["iris"], "seeds": 1, "metric": "auc"})
     assert result.metric == "roc_auc"
     assert all({"valid_roc_auc", "test_roc_auc"} <= set(s) for s in result.results.scores)
     assert result.selected.test.between(0.5, 1.0).all()
+
+
+@pytest.fixture
+def one_repeat(monkeypatch):
+    # One repeat of TabArena's 3 folds instead of 10: the same code path, a tenth the jobs.
+    monkeypatch.setattr("fnnlab.bench.datasets.tabarena_repeats", lambda n_rows: 1)
+
+
+def test_cv_on_a_mixed_suite_stores_each_fold_and_builds_a_table_per_task(tmp_path,
+                                                                         one_repeat):
+    store = tmp_path / "cv.sqlite"
+    kwargs = {**FAST, "baselines": ["knn", "rf"], "datasets": ["iris", _prices(tmp_path)],
+              "grid": {"knn": {"n_neighbors": [3, 9]}, "rf": {"n_estimators": [10]}}, "seeds": 1,
+              "protocol": "cv", "metric": None, "store": store}
+    result = compare(**kwargs)
+    rows = result.results
+    assert len(rows) == 2 * 3 * 3 and (rows.status == "ok").all()  # data sets x folds x points
+    assert sorted(rows.fold.unique()) == [0, 1, 2]
+    # The test folds of a repeat partition the rows, and every method saw the same split.
+    sizes = rows.groupby(["dataset", "fold"])[["n_train", "n_test"]].nunique()
+    assert (sizes == 1).all().all()
+    n_test = rows.drop_duplicates(["dataset", "fold"]).groupby("dataset").n_test.sum()
+    assert n_test.to_dict() == {"iris": 150, "prices": 60}
+    assert result.config["metrics"] == {"iris": "log_loss", "prices": "rmse"}
+    assert list(result.tables) == ["classification", "regression"]
+    for table in result.tables.values():
+        assert {"elo", "elo_low", "elo_high", "win_rate", "improvability", "train_s_per_1k",
+                "predict_s_per_1k", "avg_rank_diff", "p_value"} <= set(table.columns)
+        assert table.win_rate.between(0, 1).all() and (table.train_s_per_1k > 0).all()
+        assert table.set_index("method").elo["rf"] == 1000.0
+    out = __import__("json").loads(result.format("json"))
+    assert {"elo", "win_rate", "train_s_per_1k"} <= set(out["tables"]["regression"][0])
+    text = result.format()
+    assert "regression (1 data set: prices; error of rmse)" in text
+    assert 'knn {"n_neighbors": [3, 9]}' in text and "rf pinned at 1000" in text
+    again = compare(**kwargs)  # resumable: every fold's row is in the store
+    assert again.ran == 0 and again.skipped == len(rows)
+
+
+def test_regression_is_scored_in_the_targets_units(tmp_path, one_repeat):
+    # k-NN regression commutes with the affine target scaling, so its RMSE equals that of
+    # a k-NN fitted on the raw targets of the same split.
+    from sklearn.neighbors import KNeighborsRegressor
+
+    from fnnlab.bench.datasets import job_splits
+    from fnnlab.bench.jobs import Job
+
+    data = _prices(tmp_path)
+    result = compare(**{**FAST, "baselines": ["knn", "svm"], "datasets": [data], "seeds": 1,
+                        "grid": {"knn": {"n_neighbors": [5]}, "svm": {"C": [1.0]}},
+                        "protocol": "cv", "metric": "rmse"})
+    row = result.results.query("method == 'knn' and fold == 0").iloc[0]
+    job = Job("knn", "baseline", "prices", str(data), (("n_neighbors", 5),), 0, "cv",
+              row.data_hash, 0)
+    splits = job_splits(job)
+    model = KNeighborsRegressor(5).fit(splits.train.X.numpy(), splits.train.y.numpy())
+    error = model.predict(splits.test.X.numpy()) - splits.test.y.numpy()
+    assert row.scores["test_rmse"] == pytest.approx(np.sqrt(np.mean(error ** 2)), rel=1e-5)
+    assert row.scores["test_rmse"] > 10  # target units (about 1000 per unit of a), not z-scores
+
+
+def test_each_task_is_ranked_by_its_own_metric_and_a_loss_is_minimized_on_validation():
+    result = compare(**{**FAST, "datasets": ["iris", "breast_cancer"], "seeds": 1,
+                        "metric": None})
+    assert result.config["metrics"] == {"iris": "log_loss", "breast_cancer": "roc_auc"}
+    rows = result.results
+    for sel in result.selected.itertuples():
+        metric = result.config["metrics"][sel.dataset]
+        group = rows[(rows.method == sel.method) & (rows.dataset == sel.dataset)]
+        valid = group.scores.map(lambda s, m=metric: s[f"valid_{m}"])
+        assert sel.valid == (valid.min() if metric == "log_loss" else valid.max())
+
+
+def test_a_baseline_that_is_not_installed_fails_before_any_job(tmp_path, monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "xgboost" else find_spec(name, *a))
+    store = tmp_path / "never.sqlite"
+    with pytest.raises(ImportError, match=r"pip install 'fnnlab\[gbdt\]'"):
+        compare(**{**FAST, "baselines": ["knn", "xgboost"]}, store=store)
+    assert not store.exists()
+
+
+def test_networks_learn_standardized_targets_and_are_scored_in_target_units(tmp_path):
+    # The target is 1000.5 * a + noise of sd 50: in target units a network that learned
+    # anything beats predicting the training mean (RMSE about 1000), unscaled outputs of
+    # order 1 could not.
+    grid = {"fnn": {"depth": 1, "width": 16, "lr": 0.05, "epochs": 30, "batch_size": 16},
+            "knn": {"n_neighbors": [5]}}
+    result = compare(methods=["snn"], baselines=["knn"], datasets=[_prices(tmp_path)],
+                     grid=grid, seeds=1, jobs=1, progress=False)
+    scores = result.results.set_index("method").scores
+    assert result.metric == "rmse" and 10 < scores["snn"]["test_rmse"] < 500
+    assert scores["snn"]["test_r2"] > 0.8

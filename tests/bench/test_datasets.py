@@ -1,8 +1,7 @@
 import numpy as np
 import pandas as pd
-import pytest
 
-from fnnlab.bench.datasets import fingerprint
+from fnnlab.bench.datasets import describe, fingerprint
 from fnnlab.data import Source
 
 
@@ -27,9 +26,12 @@ def test_bundled_data_sets_have_distinct_stable_fingerprints():
     assert iris != fingerprint(Source("wine"), "random")
 
 
-def test_regression_data_is_not_fingerprinted_for_a_comparison(tmp_path):
+def test_describe_gives_task_classes_and_tabarenas_fold_count(tmp_path):
     path = tmp_path / "r.csv"
     pd.DataFrame({"a": np.arange(30.0), "target": np.linspace(0.5, 99.7, 30)}).to_csv(
         path, index=False)
-    with pytest.raises(ValueError, match="'r' is a regression task"):
-        fingerprint(Source("r", path), "random")
+    facts = describe(Source("r", path), "cv")
+    assert (facts.task, facts.n_classes, facts.n_folds) == ("regression", None, 30)
+    assert facts.fingerprint == fingerprint(Source("r", path), "random")
+    iris = describe(Source("iris"), "random")
+    assert (iris.task, iris.n_classes, iris.n_folds) == ("classification", 3, 1)

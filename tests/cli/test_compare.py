@@ -62,11 +62,17 @@ def test_compare_no_stacked_prints_the_same_table(tmp_path, capsys):
     grid.write_text(json.dumps({"fnn": {"depth": 1, "width": 8, "lr": [0.01, 0.1],
                                         "epochs": 2}}))
     args = ["compare", "--methods", "snn,msra", "--suite", "iris", "--seeds", "1", "--jobs",
-            "1", "--quiet", "--grid", str(grid)]
+            "1", "--quiet", "--grid", str(grid), "--format", "json"]
+
+    def table() -> list[dict]:
+        # Everything but the wall-clock columns, which differ between any two runs.
+        rows = json.loads(capsys.readouterr().out)["table"]
+        return [{k: v for k, v in r.items() if not k.endswith("_s_per_1k")} for r in rows]
+
     assert main(args) == 0
-    stacked = capsys.readouterr().out
+    stacked = table()
     assert main([*args, "--no-stacked"]) == 0
-    assert capsys.readouterr().out == stacked
+    assert table() == stacked
 
 
 def test_compare_retry_failed_reruns_only_the_failed_jobs(tmp_path, capsys):
@@ -84,3 +90,19 @@ def test_compare_retry_failed_reruns_only_the_failed_jobs(tmp_path, capsys):
     assert main([*args, "--retry-failed"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["ran"] == 2 and again["skipped"] == 8 and again["failed_jobs"] == 2
+
+
+def test_compare_cv_json_and_report_carry_the_leaderboard(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("fnnlab.bench.datasets.tabarena_repeats", lambda n_rows: 1)
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"knn": {"n_neighbors": [5]}, "rf": {"n_estimators": [10]}}))
+    args = ["compare", "--methods", "", "--baselines", "knn,rf", "--suite", "iris,diabetes",
+            "--protocol", "cv", "--jobs", "1", "--quiet", "--grid", str(grid)]
+    assert main([*args, "--format", "json", "--report", str(tmp_path / "rep")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["tables"]) == {"classification", "regression"}
+    assert {"elo", "elo_low", "elo_high", "win_rate", "train_s_per_1k",
+            "predict_s_per_1k"} <= set(out["table"][0])
+    page = (tmp_path / "rep" / "index.html").read_text()
+    assert "Regression: leaderboard" in page and "data:image/png;base64" in page
+    assert (tmp_path / "rep" / "elo_regression.png").is_file()

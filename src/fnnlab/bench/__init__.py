@@ -4,12 +4,14 @@ ray), result store, selection and statistics.
 Files, in the order a comparison uses them: ``compare.py`` (``compare``,
 ``table_from_store``, ``summarize``), ``plan.py`` (every input checked, the job list),
 ``grids.py`` (quick / paper grids as data, their checks), ``baselines.py``
-(scikit-learn baselines), ``datasets.py`` (splits per protocol, content
-fingerprints), ``jobs.py`` (``Job``, store rows), ``units.py`` (jobs trained together
-as one stack), ``scoring.py`` (accuracy, balanced accuracy, AUC), ``runner.py``
+(scikit-learn, GBDT and tabular-MLP baselines), ``datasets.py`` (splits per protocol,
+cv folds, content fingerprints), ``jobs.py`` (``Job``, store rows), ``units.py`` (jobs
+trained together as one stack; regression targets scaled on the training part),
+``scoring.py`` (classification and regression metrics, predict time), ``runner.py``
 (parallel execution), ``store.py`` (SQLite results), ``selection.py`` (grid point
 chosen on validation), ``stats.py`` (ranks, Wilcoxon, Friedman, Nemenyi, the table),
-``result.py`` (``ComparisonResult``: printing and saving).
+``leaderboard.py`` (Elo, win rate, improvability, time per 1000 rows), ``result.py``
+(``ComparisonResult``: printing and saving).
 """
 
 from fnnlab.bench.baselines import BASELINE_GRIDS, BASELINES

@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sklearn.base import BaseEstimator
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
@@ -98,9 +99,17 @@ def _scaled(estimator: BaseEstimator) -> BaseEstimator:
 def svm(*, task: str = "classification", seed: int = 0, **params: Any) -> BaseEstimator:
     """Support vector machine with RBF kernel, k(x, x') = exp(-gamma ||x - x'||^2).
 
-    SVR has no randomness, so ``seed`` only reaches SVC.
+    SVR has no randomness, so ``seed`` only reaches SVC. The classifier's class
+    probabilities come from Platt scaling fitted on 5 internal folds of the training
+    part (scikit-learn's ``CalibratedClassifierCV(SVC(), ensemble=False)``, the
+    replacement of ``SVC(probability=True)``): multiclass data sets are ranked by
+    log-loss, which needs probabilities.
     """
-    return _scaled(_pick("svm", task, lambda: SVC(kernel="rbf", random_state=seed, **params),
+    def classifier() -> BaseEstimator:
+        return CalibratedClassifierCV(SVC(kernel="rbf", random_state=seed, **params),
+                                      ensemble=False)
+
+    return _scaled(_pick("svm", task, classifier,
                          lambda: SVR(kernel="rbf", **params)))
 
 
@@ -301,6 +310,8 @@ def baseline_parameters(name: str) -> set[str]:
     estimator = BASELINES.create(name, task=baseline_tasks(name)[0])
     if hasattr(estimator, "steps"):
         estimator = estimator.steps[-1][1]
+    if isinstance(estimator, CalibratedClassifierCV):  # the grid sets the calibrated model's
+        estimator = estimator.estimator
     # CatBoost's get_params lists only the parameters that were set; its constructor's
     # signature lists them all.
     signature = inspect.signature(type(estimator).__init__).parameters

@@ -3,8 +3,11 @@
 Klambauer et al. (2017, "Self-Normalizing Neural Networks", Table 1) trained
 every FNN method over a hyperparameter grid on 121 UCI data sets, picked each
 method's grid point on a validation set, ranked the methods per data set by test
-accuracy and compared them by average rank and paired Wilcoxon tests. This
-module runs that protocol for the ``METHODS`` presets and scikit-learn baselines:
+accuracy and compared them by average rank and paired Wilcoxon tests. TabArena
+(Erickson et al. 2025) adds regression, a metric per task, outer cross-validation and
+a leaderboard of Elo, win rate, improvability and time per 1000 rows
+(``fnnlab.bench.leaderboard``). This module runs both for the ``METHODS`` presets and
+the ML baselines (``fnnlab.bench.baselines``):
 it plans the jobs and checks every input before the first one starts
 (``fnnlab.bench.plan``), trains them in units (``fnnlab.bench.units``), runs locally
 or on a cluster (``fnnlab.bench.runner``), stores every job as it finishes
@@ -25,11 +28,13 @@ import pandas as pd
 
 from fnnlab.bench import stats as _stats
 from fnnlab.bench.jobs import job_row
+from fnnlab.bench.leaderboard import leaderboard
 from fnnlab.bench.plan import (
     DEFAULT_METHODS,
     REFERENCE_COLUMNS,
     Plan,
     check_metric,
+    dataset_metrics,
     make_plan,
     read_reference,
 )
@@ -48,11 +53,11 @@ def compare(
     datasets: str | Path | Sequence[str | Path] = "quick",
     baselines: Sequence[str] = (),
     grid: str | Path | dict[str, Any] = "quick",
-    seeds: int | Sequence[int] = 3,
+    seeds: int | Sequence[int] | None = None,
     store: str | Path | ResultStore | None = None,
     backend: str = "local",
     jobs: int = -1,
-    metric: str = "accuracy",
+    metric: str | None = None,
     protocol: str = "random",
     reference: str | Path | None = None,
     progress: bool = True,
@@ -70,24 +75,31 @@ def compare(
         Pass ``[]`` to compare baselines only.
     datasets : str, Path or sequence, default="quick"
         A suite name, a folder of CSV files, or a list of names and files
-        (see ``fnnlab.data.suite``). Classification data only.
+        (see ``fnnlab.data.suite``); classification and regression may mix.
     baselines : sequence of str
-        ``BASELINES`` names: svm, rf, logreg, gbm, knn.
+        ``BASELINES`` names: svm, rf, logreg, gbm, knn, xgboost, lightgbm, catboost,
+        realmlp, tabm. One that is not installed raises before any job starts.
     grid : "quick", "paper", a JSON file or a dict
         See ``fnnlab.bench.grids``.
-    seeds : int or sequence of int, default=3
-        ``N`` means seeds 0..N-1.
+    seeds : int or sequence of int, optional
+        ``N`` means seeds 0..N-1; default 3, or 1 under the cv protocol (whose
+        repeats already vary the split).
     store : path, ResultStore or None
         SQLite file: finished jobs are skipped, new ones written as they finish.
         None keeps the results in memory only.
     backend : {"local", "dask", "ray"}
     jobs : int, default=-1
         Parallel processes (local) or workers of a new Dask LocalCluster; -1 = all cores.
-    metric : {"accuracy", "balanced_accuracy", "roc_auc"}
-        Chooses grid points (on validation) and ranks methods (on test); "auc" is
-        "roc_auc".
-    protocol : {"random", "paper"}
-        See ``fnnlab.bench.datasets``; "paper" needs the UCI split files.
+    metric : str, optional
+        Chooses grid points (on validation) and ranks methods (on test). Default
+        each task's metric: ROC AUC (binary), log-loss (multiclass), RMSE
+        (regression). Given, one of accuracy, balanced_accuracy, roc_auc (auc),
+        log_loss for classification or rmse, mae, r2 for regression, and it must
+        apply to every data set.
+    protocol : {"random", "paper", "cv"}
+        See ``fnnlab.bench.datasets``; "paper" needs the UCI split files, "cv" is
+        TabArena's outer 3-fold cross-validation, repeated 10x below 2,500 rows
+        and 3x above.
     reference : path, optional
         CSV of published accuracies (``name`` column plus SNN, MS, HW, ResNet, BN,
         WN, LN), put beside ours in ``per_dataset``.
@@ -186,6 +198,8 @@ def table_from_store(store: str | Path, *, reference: str | Path | None = None,
                          f"written by fnnlab compare.")
     if metric is not None:
         config = {**config, "metric": check_metric(metric)}
+        if "tasks" in config:
+            config["metrics"] = dataset_metrics(config, config["metric"])
     data = config["data"]
     rows = rows[rows["method"].isin(config["methods"]) & rows["dataset"].isin(config["datasets"])
                 & rows["seed"].isin(config["seeds"]) & (rows["protocol"] == config["protocol"])
@@ -196,36 +210,89 @@ def table_from_store(store: str | Path, *, reference: str | Path | None = None,
 
 def summarize(rows: pd.DataFrame, config: dict[str, Any], *,
               reference: pd.DataFrame | None = None) -> ComparisonResult:
-    """Select grid points, average seeds, rank and test (the statistics of the comparison)."""
-    metric = config["metric"]
+    """Select grid points, average seeds and folds, rank, test and build the leaderboards.
+
+    Every data set is scored in its own metric (``config["metrics"]``) and compared as
+    an error (lower is better, ``fnnlab.training.metrics.to_error``). Ranks, Wilcoxon
+    and Friedman tests, Elo duels, win rates and improvabilities all compare methods
+    within a data set, so one table can hold data sets of different metrics; the table
+    of each task type (``ComparisonResult.tables``) holds that type's data sets only.
+    """
     methods, datasets = list(config["methods"]), list(config["datasets"])
-    selected = select(rows, metric)
+    metrics = config.get("metrics") or dict.fromkeys(datasets, config["metric"])
+    tasks = config.get("tasks") or dict.fromkeys(datasets, "classification")
+    selected = select(rows, metrics)
     ok = selected.dropna(subset=["test"])
-    grouped = ok.groupby(["dataset", "method"])["test"]
-    per = grouped.agg(score="mean", std="std", n_seeds="count").reset_index()
-    scores = per.pivot(index="dataset", columns="method", values="score")
-    scores = scores.reindex(index=datasets, columns=methods).astype(float)
-    scores.index.name, scores.columns.name = "dataset", "method"
-    if len(methods) >= 2 and scores.notna().any().any():
-        table = _stats.comparison_table(scores.dropna(how="all"),
-                                        correction=config.get("correction"))
+    per = ok.groupby(["dataset", "method"]).agg(
+        score=("test", "mean"), std=("test", "std"), error=("error", "mean"),
+        n_seeds=("seed", "nunique"), n_folds=("fold", "nunique")).reset_index()
+    per.insert(2, "metric", per["dataset"].map(metrics))
+    per.insert(2, "task", per["dataset"].map(tasks))
+    scores, errors = (_matrix(per, column, datasets, methods) for column in ("score", "error"))
+    failed = rows[rows["status"] != "ok"].groupby("method").size() if len(rows) else {}
+    folds = _fold_errors(ok)
+    tables = {task: _method_table(errors[[tasks[d] == task for d in errors.index]],
+                                  folds[folds["dataset"].map(tasks) == task], metrics,
+                                  methods, failed, config.get("correction"))
+              for task in dict.fromkeys(tasks[d] for d in datasets)}
+    table = (next(iter(tables.values())) if len(tables) == 1 else
+             _method_table(errors, folds, metrics, methods, failed, config.get("correction")))
+    complete = errors.dropna()
+    testable = complete.shape[1] >= 2 and complete.shape[0] >= 1
+    friedman = (_stats.friedman(complete, higher_is_better=False) if testable
+                else (math.nan, math.nan))
+    cd = _stats.nemenyi_cd(complete.shape[1], complete.shape[0]) if testable else math.nan
+    per_dataset = per.copy()
+    if reference is not None:
+        per_dataset = _add_reference(per_dataset, reference)
+    metric = config["metric"] or "/".join(dict.fromkeys(metrics[d] for d in datasets))
+    return ComparisonResult(table=table, scores=scores, per_dataset=per_dataset,
+                            selected=selected, results=rows, metric=metric,
+                            friedman=friedman, cd=cd, config=config, tables=tables)
+
+
+def _matrix(per: pd.DataFrame, column: str, datasets: list[str],
+            methods: list[str]) -> pd.DataFrame:
+    """Data sets x methods of one column of the per-data-set table."""
+    out = per.pivot(index="dataset", columns="method", values=column)
+    out = out.reindex(index=datasets, columns=methods).astype(float)
+    out.index.name, out.columns.name = "dataset", "method"
+    return out
+
+
+def _fold_errors(selected: pd.DataFrame) -> pd.DataFrame:
+    """One row per (data set, fold, method) for the leaderboard: mean over seeds.
+
+    Under the cv protocol a fold is an outer fold; under the others each seed draws
+    its own split, so a seed is a fold.
+    """
+    frame = selected.assign(fold=selected["fold"].where(selected["fold"] >= 0,
+                                                        selected["seed"]),
+                            n_predict=selected["n_test"])
+    columns = ["error", "train_seconds", "n_train", "predict_seconds", "n_predict"]
+    frame[columns] = frame[columns].astype(float)
+    return frame.groupby(["dataset", "fold", "method"])[columns].mean().reset_index()
+
+
+def _method_table(errors: pd.DataFrame, folds: pd.DataFrame, metrics: dict[str, str],
+                  methods: list[str], failed: Any, correction: str | None) -> pd.DataFrame:
+    """The table of one group of data sets: ranks and tests beside the leaderboard."""
+    errors = errors.dropna(how="all")
+    scored = [m for m in methods if errors[m].notna().any()] if len(errors) else []
+    if len(scored) >= 2:
+        table = _stats.comparison_table(errors, correction=correction, higher_is_better=False)
+        board = leaderboard(folds.dropna(subset=["error"]),
+                            anchor="rf" if "rf" in scored else None)
+        table = table.merge(board.drop(columns=["mean_rank", "n_datasets", "anchor"]),
+                            on="method", how="left")
     else:
         table = pd.DataFrame({"method": methods, "mean_rank": np.nan, "avg_rank_diff": np.nan,
                               "p_value": np.nan, "significant": False, "best": False,
                               "n_datasets": 0})
-    failed = rows[rows["status"] != "ok"].groupby("method").size() if len(rows) else {}
-    table["mean_score"] = table["method"].map(scores.mean(axis=0))
+    table["mean_error"] = table["method"].map(errors.mean(axis=0))
     table["failed_jobs"] = table["method"].map(lambda m: int(failed.get(m, 0)))
-    complete = scores.dropna()
-    friedman = _stats.friedman(complete) if complete.shape[1] >= 2 else (math.nan, math.nan)
-    cd = (_stats.nemenyi_cd(complete.shape[1], complete.shape[0])
-          if complete.shape[1] >= 2 and complete.shape[0] >= 1 else math.nan)
-    per_dataset = per.copy()
-    if reference is not None:
-        per_dataset = _add_reference(per_dataset, reference)
-    return ComparisonResult(table=table, scores=scores, per_dataset=per_dataset,
-                            selected=selected, results=rows, metric=metric,
-                            friedman=friedman, cd=cd, config=config)
+    table["metric"] = "/".join(dict.fromkeys(metrics[d] for d in errors.index)) or None
+    return table
 
 
 def _add_reference(per: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:

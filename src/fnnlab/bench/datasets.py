@@ -1,12 +1,16 @@
 """The data of the comparison: each job's split, and each data set's content fingerprint.
 
-Splits (``protocol``):
+Classification and regression data sets can share one comparison. Splits (``protocol``):
 
 - ``"random"``: a stratified 65/15/20 train/valid/test split drawn with the job's
   seed (``fnnlab.data.split``), so seeds vary both the data split and the model.
 - ``"paper"``: the UCI collection's first k-fold train/test split with 15% of the
   training part as validation (``fnnlab.data.paper_split``); seeds vary the
   validation rows and the model.
+- ``"cv"``: TabArena's outer cross-validation (``fnnlab.data.folds``): 3 folds,
+  repeated 10 times below 2,500 rows and 3 times above, drawn once with seed 0; the
+  job's ``fold`` picks the outer fold, and 15% of its training part (drawn with the
+  job's seed) is the validation part that chooses grid points.
 
 The test split is never used for any choice (the UCI study of Fernández-Delgado et
 al. 2014 tuned and reported on the same split, which biased its numbers; Klambauer
@@ -22,47 +26,50 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from fnnlab.data import Source, split
+from fnnlab.data import Source, from_indices, split
+from fnnlab.data.folds import FOLDS, cv_folds, tabarena_repeats
 from fnnlab.data.splits import paper_splits_file
+from fnnlab.data.table import Table
 
-PROTOCOLS: tuple[str, ...] = ("random", "paper")
+PROTOCOLS: tuple[str, ...] = ("random", "paper", "cv")
 
 # Fractions of all rows for the random protocol, and of the training part for "paper".
 VALID_FRACTION = 0.15
 TEST_FRACTION = 0.2
 
 
-def fingerprint(source: Source, protocol: str) -> str:
-    """Check that ``source`` is a classification data set and return its content hash.
+@dataclass(frozen=True)
+class DataFacts:
+    """What the plan of a comparison needs to know about one data set.
 
     Parameters
     ----------
-    source : fnnlab.data.Source
-        The data set.
-    protocol : {"random", "paper"}
-        Under "paper" the split file is part of the data.
-
-    Returns
-    -------
-    str
-        16 hex digits of SHA-256 over the file's bytes (and the split file's), or
-        over the table's column names and row hashes for a bundled data set.
-
-    Raises
-    ------
-    ValueError
-        The data set is not a classification task.
+    fingerprint : str
+        16 hex digits of SHA-256 over the file's bytes (and the split file's under the
+        paper protocol), or over the table's column names and row hashes for a bundled
+        data set.
+    task : {"classification", "regression"}
+    n_classes : int or None
+        Number of classes; None for regression.
+    n_folds : int
+        Outer folds under the cv protocol (k x TabArena's repeats); 1 otherwise.
     """
+
+    fingerprint: str
+    task: str
+    n_classes: int | None
+    n_folds: int
+
+
+def describe(source: Source, protocol: str) -> DataFacts:
+    """Load ``source`` once and return its fingerprint, task and number of outer folds."""
     table = source.load()
-    if table.task != "classification":
-        raise ValueError(f"Data set {source.name!r} is a {table.task} task; the comparison "
-                         f"scores classifiers (accuracy, balanced accuracy, AUC). Leave it "
-                         f"out of the suite.")
     digest = hashlib.sha256()
     if source.path is None:
         digest.update(repr(list(table.frame.columns)).encode())
@@ -71,7 +78,14 @@ def fingerprint(source: Source, protocol: str) -> str:
         digest.update(_file_hash(source.path))
         if protocol == "paper":
             digest.update(_file_hash(paper_splits_file(source.path)))
-    return digest.hexdigest()[:16]
+    n_classes = len(table.classes) if table.task == "classification" else None
+    n_folds = FOLDS * tabarena_repeats(len(table)) if protocol == "cv" else 1
+    return DataFacts(digest.hexdigest()[:16], table.task, n_classes, n_folds)
+
+
+def fingerprint(source: Source, protocol: str) -> str:
+    """The content hash of ``source`` (see :class:`DataFacts`)."""
+    return describe(source, protocol).fingerprint
 
 
 def _file_hash(path: Path) -> bytes:
@@ -83,25 +97,24 @@ def _file_hash(path: Path) -> bytes:
 
 
 def job_splits(job: Any) -> Any:
-    """The train / valid / test splits of ``job`` (a ``fnnlab.bench.jobs.Job``).
-
-    Raises
-    ------
-    ValueError
-        The data set is not a classification task.
-    """
-    splits = _splits(job.dataset, job.path, job.seed, job.protocol)
-    if splits.task != "classification":
-        raise ValueError(f"Data set {job.dataset!r} is a {splits.task} task; the comparison "
-                         f"scores classifiers (accuracy, balanced accuracy, AUC).")
-    return splits
+    """The train / valid / test splits of ``job`` (a ``fnnlab.bench.jobs.Job``)."""
+    return _splits(job.dataset, job.path, job.seed, job.protocol, job.fold)
 
 
 @functools.lru_cache(maxsize=4)
-def _splits(name: str, path: str | None, seed: int, protocol: str) -> Any:
+def _splits(name: str, path: str | None, seed: int, protocol: str, fold: int | None) -> Any:
     # Cached per worker process: jobs come grouped by (data set, seed), so a worker
     # loads and preprocesses each split once for all methods and grid points.
     source = Source(name, None if path is None else Path(path))
     if protocol == "paper":
         return source.paper_split(0, valid=VALID_FRACTION, seed=seed)
-    return split(source.load(), valid=VALID_FRACTION, test=TEST_FRACTION, seed=seed)
+    table = source.load()
+    if protocol == "cv":
+        outer = _folds(table)[fold]
+        return from_indices(table, outer.train, outer.test, valid=VALID_FRACTION, seed=seed)
+    return split(table, valid=VALID_FRACTION, test=TEST_FRACTION, seed=seed)
+
+
+def _folds(table: Table) -> list[Any]:
+    # Seed 0 for every job: all methods and seeds of a data set see the same outer folds.
+    return cv_folds(table.y, table.task, n_repeats=tabarena_repeats(len(table)), seed=0)

@@ -43,12 +43,15 @@ class Job:
     params : tuple of (name, value) pairs
         The grid point, sorted by name (hashable; ``dict(job.params)`` to read).
     seed : int
-        Draws the data split (random protocol) or the validation rows (paper
-        protocol), and the model's initial weights.
-    protocol : {"random", "paper"}
+        Draws the data split (random protocol) or the validation rows (paper and cv
+        protocols), and the model's initial weights.
+    protocol : {"random", "paper", "cv"}
         How the data is split (``fnnlab.bench.datasets``).
     data : str, default=""
         The content fingerprint of the data set (empty: not fingerprinted).
+    fold : int or None, default=None
+        The outer fold under the cv protocol (repeat-major, ``fnnlab.data.folds``);
+        None under the others.
     """
 
     method: str
@@ -59,12 +62,18 @@ class Job:
     seed: int
     protocol: str
     data: str = ""
+    fold: int | None = None
 
     @property
     def key(self) -> str:
-        """The store's primary key: JSON of (method, dataset, data, params, seed, protocol)."""
-        return json.dumps([self.method, self.dataset, self.data, dict(self.params), self.seed,
-                           self.protocol], sort_keys=True)
+        """The store's primary key: JSON of (method, dataset, data, params, seed, protocol[, fold]).
+
+        The fold is appended only under the cv protocol, so the keys of the other
+        protocols, and the stores that hold them, stay as they were.
+        """
+        parts = [self.method, self.dataset, self.data, dict(self.params), self.seed,
+                 self.protocol]
+        return json.dumps(parts if self.fold is None else [*parts, self.fold], sort_keys=True)
 
 
 def make_jobs(
@@ -74,8 +83,9 @@ def make_jobs(
     seeds: Sequence[int],
     protocol: str,
     fingerprints: Mapping[str, str] | None = None,
+    folds: Mapping[str, int] | None = None,
 ) -> list[Job]:
-    """All jobs: every method x data set x grid point x seed.
+    """All jobs: every method x data set x (outer fold) x grid point x seed.
 
     Parameters
     ----------
@@ -87,26 +97,30 @@ def make_jobs(
         The data sets.
     seeds : sequence of int
         The seeds.
-    protocol : {"random", "paper"}
+    protocol : {"random", "paper", "cv"}
         The split protocol.
     fingerprints : mapping of str to str, optional
         A data set's name to its content fingerprint (the jobs' ``data``).
+    folds : mapping of str to int, optional
+        A data set's name to its number of outer folds; required under "cv".
 
     Returns
     -------
     list of Job
-        Grouped by data set and seed, so a worker reuses a loaded split.
+        Grouped by data set, fold and seed, so a worker reuses a loaded split.
     """
     fingerprints = fingerprints or {}
     jobs = []
     for source in sources:
         path = None if source.path is None else str(source.path)
-        for seed in seeds:
-            for method, points in methods.items():
-                for point in points:
-                    jobs.append(Job(method, kinds[method], source.name, path,
+        outer = range(folds[source.name]) if protocol == "cv" else [None]
+        for fold in outer:
+            for seed in seeds:
+                for method, points in methods.items():
+                    jobs.extend(Job(method, kinds[method], source.name, path,
                                     tuple(sorted(point.items())), int(seed), protocol,
-                                    fingerprints.get(source.name, "")))
+                                    fingerprints.get(source.name, ""), fold)
+                                for point in points)
     return jobs
 
 
@@ -121,7 +135,8 @@ def job_row(job: Job, *, status: str, **fields: Any) -> dict[str, Any]:
         Whether it finished.
     **fields
         Further columns of ``fnnlab.bench.store`` (``scores``, ``error``,
-        ``n_train``, ``epochs_run``, ``seconds``, ``pid``, ...).
+        ``n_train``, ``epochs_run``, ``seconds``, ``train_seconds``,
+        ``predict_seconds``, ``pid``, ...).
 
     Returns
     -------
@@ -130,7 +145,7 @@ def job_row(job: Job, *, status: str, **fields: Any) -> dict[str, Any]:
     """
     return {
         "key": job.key, "method": job.method, "kind": job.kind, "dataset": job.dataset,
-        "data_hash": job.data, "params": dict(job.params), "seed": job.seed,
+        "data_hash": job.data, "params": dict(job.params), "seed": job.seed, "fold": job.fold,
         "protocol": job.protocol, "status": status, "error": None, "scores": None,
         "host": socket.gethostname(), "pid": os.getpid(),
         "fnnlab_version": fnnlab.__version__, "torch_version": torch.__version__,

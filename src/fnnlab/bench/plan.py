@@ -2,9 +2,16 @@
 
 :func:`make_plan` turns the arguments of ``fnnlab.bench.compare`` into a
 :class:`Plan`, or raises with a message that names the bad input. It loads each data
-set once to check that it is a classification task and to fingerprint its content
-(``fnnlab.bench.datasets``), and checks every grid value (``fnnlab.bench.grids``), so a
-comparison never starts jobs that are all bound to fail.
+set once to learn its task and to fingerprint its content (``fnnlab.bench.datasets``),
+checks that every baseline is installed and does every task of the suite
+(``fnnlab.bench.baselines.check_baselines``), picks each data set's metric, and checks
+every grid value (``fnnlab.bench.grids``), so a comparison never starts jobs that are
+all bound to fail.
+
+Each data set is ranked by its task's metric, TabArena's choice
+(``fnnlab.training.metrics.task_metrics``): ROC AUC for binary classification,
+log-loss for multiclass, RMSE for regression; a ``metric`` given by the user replaces
+it wherever it applies to the task, and is an error where it does not.
 """
 
 from __future__ import annotations
@@ -16,15 +23,16 @@ from typing import Any
 
 import pandas as pd
 
-from fnnlab.bench.baselines import BASELINES
-from fnnlab.bench.datasets import PROTOCOLS, fingerprint
+from fnnlab.bench.baselines import BASELINES, check_baselines
+from fnnlab.bench.datasets import PROTOCOLS, describe
 from fnnlab.bench.grids import check_grid, check_values, grid_points, load_grid, method_grid
 from fnnlab.bench.jobs import Job, make_jobs
 from fnnlab.bench.runner import check_backend
-from fnnlab.bench.scoring import METRICS
+from fnnlab.bench.scoring import CLASSIFICATION_METRICS, METRICS, REGRESSION_METRICS
 from fnnlab.data import suite
 from fnnlab.models import METHODS
 from fnnlab.training.metrics import METRICS as REGISTRY
+from fnnlab.training.metrics import task_metrics
 
 # The seven FNN methods of the SNN paper's comparison.
 DEFAULT_METHODS: tuple[str, ...] = (
@@ -50,7 +58,9 @@ class Plan:
         Every method x data set x grid point x seed.
     config : dict
         The settings stored with the results: methods (and baselines), datasets,
-        data (name to content fingerprint), seeds, metric, protocol, grid, correction.
+        data (name to content fingerprint), tasks and n_classes (per data set),
+        metrics (each data set's ranking metric), seeds, metric (the user's, or None),
+        protocol, grid, baseline_grids (each baseline's grid as run), correction.
     reference : DataFrame or None
         Published accuracies in long form (dataset, method, published).
     """
@@ -66,9 +76,9 @@ def make_plan(
     datasets: str | Path | Sequence[str | Path],
     baselines: Sequence[str],
     grid: str | Path | dict[str, Any],
-    seeds: int | Sequence[int],
+    seeds: int | Sequence[int] | None,
     backend: str,
-    metric: str,
+    metric: str | None,
     protocol: str,
     reference: str | Path | None,
     correction: str | None,
@@ -79,16 +89,19 @@ def make_plan(
     ------
     ValueError, TypeError, FileNotFoundError
         A bad input, named in the message; nothing has run and no store is written.
+    ImportError
+        A baseline whose package is not installed; the message names the pip extra.
     """
     methods, baselines = _method_names(methods, baselines)
-    metric = check_metric(metric)
+    metric = None if metric is None else check_metric(metric)
     if protocol not in PROTOCOLS:
         raise ValueError(f"Unknown protocol {protocol!r}. Known protocols: "
                          f"{', '.join(PROTOCOLS)}.")
     if correction not in CORRECTIONS:
         raise ValueError(f"Unknown correction {correction!r}. Use 'holm', 'bonferroni' or None.")
     check_backend(backend)
-    seeds = _seeds(seeds)
+    # Under cv the outer folds' repeats already vary the data; one seed by default.
+    seeds = _seeds((1 if protocol == "cv" else 3) if seeds is None else seeds)
     sources = suite(datasets)
     if protocol == "paper":
         missing = [s.name for s in sources if not s.has_paper_splits]
@@ -102,16 +115,45 @@ def make_plan(
     check_values(points)
     points.update({b: grid_points(method_grid(grid, b, baseline=True)) for b in baselines})
     ref = read_reference(reference) if reference is not None else None
+    if ref is not None and metric is None:
+        metric = "accuracy"  # the reference's metric
     if ref is not None and metric != "accuracy":
         raise ValueError(f"The reference holds published accuracies; use metric='accuracy' "
                          f"with it, got metric={metric!r}.")
-    data = {source.name: fingerprint(source, protocol) for source in sources}
-    kinds = {**dict.fromkeys(methods, "fnn"), **dict.fromkeys(baselines, "baseline")}
-    jobs = make_jobs(points, kinds, sources, seeds, protocol, data)
-    config = {"methods": methods + baselines, "datasets": list(data), "data": data,
+    facts = {source.name: describe(source, protocol) for source in sources}
+    tasks = {name: f.task for name, f in facts.items()}
+    check_baselines(baselines, tasks.values())
+    config = {"methods": methods + baselines, "datasets": list(facts),
+              "data": {name: f.fingerprint for name, f in facts.items()}, "tasks": tasks,
+              "n_classes": {name: f.n_classes for name, f in facts.items()},
               "seeds": seeds, "metric": metric, "protocol": protocol, "grid": grid,
+              "baseline_grids": {b: method_grid(grid, b, baseline=True) for b in baselines},
               "correction": correction}
+    config["metrics"] = dataset_metrics(config, metric)
+    kinds = {**dict.fromkeys(methods, "fnn"), **dict.fromkeys(baselines, "baseline")}
+    jobs = make_jobs(points, kinds, sources, seeds, protocol, config["data"],
+                     {name: f.n_folds for name, f in facts.items()})
     return Plan(jobs=jobs, config=config, reference=ref)
+
+
+def dataset_metrics(config: dict[str, Any], metric: str | None) -> dict[str, str]:
+    """Each data set's ranking metric: ``metric`` where given, else its task's default.
+
+    Raises
+    ------
+    ValueError
+        ``metric`` does not apply to a data set's task (RMSE for a classifier).
+    """
+    out = {}
+    for name in config["datasets"]:
+        task = config["tasks"][name]
+        allowed = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+        if metric is not None and metric not in allowed:
+            raise ValueError(f"metric={metric!r} does not apply to {name!r}, a {task} data set "
+                             f"(its metrics: {', '.join(allowed)}); leave metric unset for "
+                             f"each task's default, or drop {name!r} from the suite.")
+        out[name] = metric or task_metrics(task, config["n_classes"][name])[0]
+    return out
 
 
 def _method_names(methods: Sequence[str] | None,
@@ -154,7 +196,7 @@ def check_metric(metric: str) -> str:
     name = REGISTRY.canonical(metric) if metric in REGISTRY else metric
     if name not in METRICS:
         raise ValueError(f"Unknown metric {metric!r}. Known metrics: {', '.join(METRICS)} "
-                         f"(auc is roc_auc).")
+                         f"(auc is roc_auc, nll is log_loss).")
     return name
 
 

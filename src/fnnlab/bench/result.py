@@ -21,21 +21,28 @@ class ComparisonResult:
     Attributes
     ----------
     table : DataFrame
-        One row per method, best first: ``method``, ``mean_rank``, ``avg_rank_diff``,
-        ``p_value`` (Wilcoxon vs the best), ``significant``, ``best``, ``n_datasets``,
-        ``mean_score`` (mean over data sets), ``failed_jobs``.
+        One row per method over all data sets, best first: ``method``, ``mean_rank``,
+        ``avg_rank_diff``, ``p_value`` (Wilcoxon vs the best), ``significant``,
+        ``best``, ``n_datasets``; the leaderboard's ``elo``, ``elo_low``,
+        ``elo_high``, ``win_rate``, ``improvability``, ``train_s_per_1k``,
+        ``predict_s_per_1k``, ``n_folds`` (``fnnlab.bench.leaderboard``);
+        ``mean_error`` (mean over data sets of the test error), ``failed_jobs`` and
+        ``metric`` (the data sets' metrics). Ranks and tests compare errors (lower is
+        better) within each data set.
     scores : DataFrame
-        Data sets x methods: mean over seeds of the test score of the grid point
-        chosen on validation.
+        Data sets x methods: mean over folds and seeds of the test score, in each
+        data set's metric, of the grid point chosen on validation.
     per_dataset : DataFrame
-        Long form of ``scores`` with ``std`` and ``n_seeds``, and with ``published``
-        and ``difference`` (ours - published) when a reference was given.
+        Long form of ``scores`` with ``task``, ``metric``, ``std``, ``error``,
+        ``n_seeds`` and ``n_folds``, and with ``published`` and ``difference``
+        (ours - published) when a reference was given.
     selected : DataFrame
         The chosen grid point per (method, dataset, seed), see ``selection.select``.
     results : DataFrame
         Every job row of the store that belongs to this comparison.
     metric : str
-        The score that chose grid points and ranks methods.
+        The score that chose grid points and ranks methods ("roc_auc/rmse": each
+        data set its task's).
     friedman : (statistic, p_value)
         Friedman test over the data sets where every method has a score.
     cd : float
@@ -49,6 +56,9 @@ class ComparisonResult:
     changed : list of str
         Data sets whose content differs from the one the store's earlier results were
         computed on; their jobs ran as a new data set.
+    tables : dict of str to DataFrame
+        The table of each task type ("classification", "regression"), over its data
+        sets only; with one task type its table is ``table``.
     """
 
     table: pd.DataFrame
@@ -64,23 +74,41 @@ class ComparisonResult:
     skipped: int = 0
     seconds: float = 0.0
     changed: list[str] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def format(self, fmt: str = "text") -> str:
-        """The table as text (with the test summary), CSV, Markdown, LaTeX or JSON."""
+        """The table as text (one per task type, tests, notes), CSV, Markdown, LaTeX or JSON."""
         if fmt == "json":
             return json.dumps(_clean(self.to_dict()), indent=2, allow_nan=False)
-        body = _stats.format_table(self.table, fmt)
         if fmt != "text":
-            return body
-        lines = [f"Method comparison: {self.table.shape[0]} methods, "
-                 f"{self.scores.shape[0]} data sets, test {self.metric} of the grid point "
-                 f"chosen on validation (kept, not refitted); * = Wilcoxon p < 0.05 vs best.",
-                 "", body.rstrip(), ""]
+            return _stats.format_table(self.table, fmt)
+        lines = [f"Method comparison: {self.table.shape[0]} methods, {self.scores.shape[0]} "
+                 f"data sets, protocol {self.config.get('protocol', 'random')}; test error of "
+                 f"the grid point chosen on validation (kept, not refitted), lower is better: "
+                 f"1 - score for accuracy, ROC AUC and R^2. * = Wilcoxon p < 0.05 vs best. "
+                 f"Elo: Bradley-Terry fit to the duels on every fold, 95% bootstrap CI over "
+                 f"data sets{'; rf pinned at 1000' if 'rf' in self.table['method'].values else ''}."
+                 f" improv. = 1 - best error / error; s/1k = median seconds per 1000 rows."]
+        tasks = self.config.get("tasks", {})
+        for task, table in self.tables.items():
+            names = [d for d in self.scores.index if tasks.get(d) == task]
+            lines += ["", f"{task} ({len(names)} data set{'s' * (len(names) != 1)}: "
+                          f"{', '.join(names)}; error of {table['metric'].iloc[0]}):",
+                      _stats.format_table(table, "text").rstrip()]
+        if len(self.tables) != 1:
+            lines += ["", "All task types (each data set ranked by its own error):",
+                      _stats.format_table(self.table, "text").rstrip()]
+        lines.append("")
         stat, p = self.friedman
         complete = int(self.scores.dropna().shape[0])
         if not math.isnan(stat):
             lines.append(f"Friedman chi2 = {stat:.2f}, p = {p:.2g} on {complete} complete "
                          f"data sets; Nemenyi CD (alpha=0.05) = {self.cd:.2f} ranks.")
+        grids = self.config.get("baseline_grids", {})
+        if grids:
+            lines.append("Baseline grids (library defaults otherwise): " + "; ".join(
+                f"{name} {json.dumps(grid, sort_keys=True) if grid else 'defaults only'}"
+                for name, grid in grids.items()))
         lines += self.notes()
         if "published" in self.per_dataset:
             ref = self.per_dataset.dropna(subset=["published"])
@@ -91,8 +119,14 @@ class ComparisonResult:
         return "\n".join(lines) + "\n"
 
     def notes(self) -> list[str]:
-        """Lines about changed data sets and failed jobs (with their first distinct errors)."""
+        """Lines about missing scores, changed data sets and failed jobs (with first errors)."""
         lines = []
+        missing = self.scores.isna() & self.scores.notna().any(axis=1).to_numpy()[:, None]
+        if missing.any().any():
+            lines.append("No test score (a failed job, or a metric the method cannot give, "
+                         "such as log-loss without class probabilities): " + "; ".join(
+                             f"{m} on {', '.join(missing.index[missing[m]])}"
+                             for m in missing.columns if missing[m].any()) + ".")
         if self.changed:
             lines.append(f"Changed data: {', '.join(self.changed)} differ from the content the "
                          f"store's earlier results used; their jobs ran as new data sets.")
@@ -109,6 +143,8 @@ class ComparisonResult:
         return {
             "metric": self.metric,
             "table": self.table.to_dict(orient="records"),
+            "tables": {task: table.to_dict(orient="records")
+                       for task, table in self.tables.items()},
             "per_dataset": self.per_dataset.to_dict(orient="records"),
             "friedman": {"statistic": self.friedman[0], "p_value": self.friedman[1]},
             "nemenyi_cd": self.cd,
@@ -120,9 +156,14 @@ class ComparisonResult:
         }
 
     def save(self, directory: str | Path) -> Path:
-        """Write the table (txt, csv, md, tex), scores, selections and figures to ``directory``."""
+        """Write the tables (txt, csv, md, tex, json), scores, selections and figures.
+
+        Everything goes to ``directory``; the figures are the critical differences, the
+        scores heatmap and each task type's Elo chart (``elo_<task>.png``).
+        """
         # Deferred: matplotlib takes seconds to import, and only saving draws figures.
         from fnnlab.plots.comparison import accuracy_heatmap, critical_difference_diagram
+        from fnnlab.plots.leaderboard import elo_ratings
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
@@ -137,6 +178,10 @@ class ComparisonResult:
             fig.savefig(out / "critical_difference.png", dpi=120, bbox_inches="tight")
         fig = accuracy_heatmap(self.scores, metric=self.metric)
         fig.savefig(out / "scores_heatmap.png", dpi=120, bbox_inches="tight")
+        for task, table in self.tables.items():
+            if "elo" in table and table["elo"].notna().any():
+                fig = elo_ratings(table, title=f"{task}: Elo")
+                fig.savefig(out / f"elo_{task}.png", dpi=120, bbox_inches="tight")
         return out
 
 

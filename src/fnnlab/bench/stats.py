@@ -210,12 +210,24 @@ def comparison_table(
     return table.sort_values("mean_rank", kind="stable").reset_index(drop=True)
 
 
+# Leaderboard columns (fnnlab.bench.leaderboard) a table may carry: header, formatter.
+_BOARD = (
+    ("elo", "Elo [95% CI]", lambda r: f"{r.elo:.0f} [{r.elo_low:.0f}, {r.elo_high:.0f}]"),
+    ("win_rate", "win rate", lambda r: f"{r.win_rate:.2f}"),
+    ("improvability", "improv.", lambda r: f"{r.improvability:.3f}"),
+    ("train_s_per_1k", "train s/1k", lambda r: f"{r.train_s_per_1k:.3g}"),
+    ("predict_s_per_1k", "pred. s/1k", lambda r: f"{r.predict_s_per_1k:.3g}"),
+)
+
+
 def format_table(table: pd.DataFrame, fmt: TableFormat = "text") -> str:
     """Render :func:`comparison_table` output as text (like the paper), CSV, Markdown or LaTeX.
 
     The text, Markdown and LaTeX forms print "avg. rank diff." with three
     decimals, mark a method significantly worse than the best with "*" (as the
     paper does) and the best method with "(best)"; the p-value is blank for it.
+    Leaderboard columns the table carries (Elo with its interval, win rate,
+    improvability, train and predict seconds per 1000 rows) follow, NaN blank.
     """
     if fmt == "csv":
         return table.to_csv(index=False)
@@ -223,30 +235,33 @@ def format_table(table: pd.DataFrame, fmt: TableFormat = "text") -> str:
         raise ValueError(
             f"Unknown table format {fmt!r}. Use one of: text, csv, markdown, latex."
         )
-    header = ["Method", "avg. rank diff.", "p-value"]
+    board = [(col, head, show) for col, head, show in _BOARD if col in table.columns]
+    header = ["Method", "avg. rank diff.", "p-value"] + [head for _, head, _ in board]
     rows = []
     for r in table.itertuples(index=False):
         name = f"{r.method} (best)" if r.best else str(r.method)
         diff = f"{r.avg_rank_diff:.3f}" + ("*" if r.significant else "")
         pval = "" if (r.best or pd.isna(r.p_value)) else f"{r.p_value:.1e}"
-        rows.append([name, diff, pval])
+        rows.append([name, diff, pval] + ["" if pd.isna(getattr(r, col)) else show(r)
+                                          for col, _, show in board])
     if fmt == "markdown":
-        lines = ["| " + " | ".join(header) + " |", "|---|---:|---:|"]
+        lines = ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         return "\n".join(lines) + "\n"
     if fmt == "latex":
-        lines = [r"\begin{tabular}{lrr}", r"\toprule",
-                 " & ".join(header) + r" \\", r"\midrule"]
-        for name, diff, pval in rows:
-            name = name.replace("_", r"\_")
-            pval = _latex_sci(pval)
-            lines.append(f"{name} & {diff.replace('*', '$^*$')} & {pval} " + r"\\")
+        lines = [r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}", r"\toprule",
+                 " & ".join(header).replace("%", r"\%") + r" \\", r"\midrule"]
+        for name, diff, pval, *rest in rows:
+            cells = [name.replace("_", r"\_"), diff.replace("*", "$^*$"), _latex_sci(pval)]
+            lines.append(" & ".join(cells + rest) + r" \\")
         lines += [r"\bottomrule", r"\end{tabular}"]
         return "\n".join(lines) + "\n"
     widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
+
     def line(cells: list[str]) -> str:
-        a, b, c = cells
-        return f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}".rstrip()
+        first = f"{cells[0]:<{widths[0]}}"
+        return "  ".join([first] + [f"{c:>{w}}" for c, w in zip(cells[1:], widths[1:],
+                                                                  strict=True)]).rstrip()
 
     return "\n".join([line(header)] + [line(row) for row in rows]) + "\n"
 

@@ -10,7 +10,8 @@ can look at a store while a sweep is writing to it.
 
 Every row records what is needed to trace a number back: the job (method,
 dataset and the fingerprint of its content, parameters, seed, protocol), its
-validation and test scores for every metric, its status and error, its timings,
+validation and test scores for every metric, its status and error, its timings
+(of the whole job, of fitting and of predicting the test part),
 and the fnnlab / torch / scikit-learn versions and host that produced it.
 """
 
@@ -32,7 +33,12 @@ _COLUMNS = (
     "key", "method", "kind", "dataset", "data_hash", "params", "seed", "protocol", "status",
     "error", "scores", "n_train", "n_valid", "n_test", "epochs_run", "seconds", "finished_at",
     "host", "pid", "fnnlab_version", "torch_version", "sklearn_version",
+    "fold", "train_seconds", "predict_seconds",
 )
+
+# Columns added after schema version 2 was released: nullable, so a store written
+# before them gains them on open (NULL in its old rows) and stays readable.
+_ADDED = {"fold": "INTEGER", "train_seconds": "REAL", "predict_seconds": "REAL"}
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,7 +53,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     scores TEXT,               -- JSON {{"valid_accuracy": ..., "test_accuracy": ..., ...}}
     n_train INTEGER, n_valid INTEGER, n_test INTEGER, epochs_run INTEGER,
     seconds REAL, finished_at TEXT, host TEXT, pid INTEGER,
-    fnnlab_version TEXT, torch_version TEXT, sklearn_version TEXT
+    fnnlab_version TEXT, torch_version TEXT, sklearn_version TEXT,
+    fold INTEGER,              -- outer fold under the cv protocol, else NULL
+    train_seconds REAL,        -- fitting alone (a stacked net: its share of the stack)
+    predict_seconds REAL       -- predicting the test part
 );
 INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');
 """
@@ -106,6 +115,10 @@ class ResultStore:
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        present = {r[1] for r in self._db.execute("PRAGMA table_info(jobs)")}
+        for column, kind in _ADDED.items():
+            if column not in present:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
 
     def finished(self) -> set[str]:
         """Keys of the jobs that have a row (finished, successfully or not)."""

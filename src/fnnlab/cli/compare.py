@@ -6,7 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from fnnlab.bench.baselines import BASELINES
 from fnnlab.bench.compare import DEFAULT_METHODS, compare, table_from_store
+from fnnlab.bench.datasets import PROTOCOLS
+from fnnlab.bench.scoring import METRICS
 from fnnlab.cli.args import jobs, store_path
 from fnnlab.data import BUNDLED
 
@@ -16,10 +19,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser = subparsers.add_parser(
         "compare",
         help="compare FNN methods (and ML baselines) over data sets, like the SNN paper",
-        description="Train every method over its grid on every data set and seed, choose "
-                    "each method's grid point on validation, and rank the methods by test "
-                    "score (avg. rank diff., Wilcoxon p-values vs the best). Results go to a "
-                    "SQLite store as jobs finish; rerunning with the same store resumes.",
+        description="Train every method over its grid on every data set, fold and seed, "
+                    "choose each method's grid point on validation, and rank the methods by "
+                    "test error (avg. rank diff., Wilcoxon p-values vs the best, and "
+                    "TabArena's leaderboard: Elo with bootstrap CI, win rate, improvability, "
+                    "seconds per 1000 rows), one table per task type. Results go to a SQLite "
+                    "store as jobs finish; rerunning with the same store resumes.",
     )
     parser.add_argument("--suite", default="quick",
                         help="suite name (quick), a folder of CSV files, or a comma-separated "
@@ -28,22 +33,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="comma-separated METHODS presets; '' for none "
                              "(default: %(default)s)")
     parser.add_argument("--baselines", default="",
-                        help="comma-separated ML baselines: svm, rf, logreg, gbm, knn")
+                        help="comma-separated ML baselines: " + ", ".join(BASELINES.names()))
     parser.add_argument("--grid", default="quick", help="quick, paper, or a JSON file")
-    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (default: 3)")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="number of seeds (default: 3, or 1 with --protocol cv)")
     parser.add_argument("--store", default=None, type=store_path,
                         help="SQLite file for results (resumable); default: in memory")
     parser.add_argument("--report", default=None, metavar="DIR",
-                        help="write the table (txt/csv/md/tex/json) and figures to DIR")
+                        help="write the table (txt/csv/md/tex/json), figures and an HTML "
+                             "report (index.html, with the Elo chart) to DIR")
     parser.add_argument("--backend", default="local", choices=("local", "dask", "ray"))
     parser.add_argument("--scheduler", default=None, metavar="ADDR",
                         help="Dask scheduler / Ray cluster address")
     parser.add_argument("--jobs", type=jobs, default=-1,
                         help="parallel processes or Dask workers (default: all cores)")
-    parser.add_argument("--metric", default="accuracy",
-                        choices=("accuracy", "balanced_accuracy", "roc_auc", "auc"),
-                        help="chooses grid points and ranks methods; auc is roc_auc")
-    parser.add_argument("--protocol", default="random", choices=("random", "paper"))
+    parser.add_argument("--metric", default=None, choices=(*METRICS, "auc", "nll"),
+                        help="chooses grid points and ranks methods (default: each task's: "
+                             "roc_auc binary, log_loss multiclass, rmse regression); auc is "
+                             "roc_auc, nll is log_loss")
+    parser.add_argument("--protocol", default="random", choices=PROTOCOLS,
+                        help="random: 65/15/20 split per seed; paper: the UCI split files; "
+                             "cv: TabArena's outer 3-fold CV x 10 repeats (x 3 from 2,500 "
+                             "rows), validation carved from each training fold")
     parser.add_argument("--reference", default=None, metavar="FILE",
                         help="CSV of published accuracies to show beside ours")
     parser.add_argument("--correction", default=None, choices=("holm", "bonferroni"),
@@ -67,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if args.table:
         if args.store is None:
             raise ValueError("--table re-prints the table of a store; pass --store FILE.")
-        result = table_from_store(args.store, reference=args.reference)
+        result = table_from_store(args.store, reference=args.reference, metric=args.metric)
     else:
         suite = _suite(args.suite)
         result = compare(
@@ -84,8 +95,12 @@ def run(args: argparse.Namespace) -> int:
         for line in result.notes():
             print(line, file=sys.stderr)
     if args.report:
+        # Deferred: the report needs matplotlib, which takes seconds to import.
+        from fnnlab.report import comparison_report
+
         out = result.save(args.report)
-        print(f"report written to {out}", file=sys.stderr)
+        comparison_report(result).write(out)
+        print(f"report written to {out} (index.html)", file=sys.stderr)
     return 0
 
 

@@ -101,6 +101,7 @@ def method_comparison(quick: bool, seed: int) -> Outcome:
     seeds = [seed]
     result = compare(methods=list(_FNN), datasets=[str(p) for p in paths],
                      baselines=list(_ML), grid=grid, seeds=seeds, jobs=1, protocol="paper",
+                     metric="accuracy",
                      progress=False)
     scores = result.scores
     fnn_diff = avg_rank_diff(scores[list(_FNN)])
