@@ -72,7 +72,17 @@ def test_compare_no_stacked_prints_the_same_table(tmp_path, capsys):
     assert main(args) == 0
     stacked = table()
     assert main([*args, "--no-stacked"]) == 0
-    assert table() == stacked
+    alone = table()
+    # A stack of one and a stack of two differ in float32 rounding only (about 1e-8 of a
+    # log-loss), so continuous columns agree to 1e-6 and everything else exactly.
+    assert [r["method"] for r in alone] == [r["method"] for r in stacked]
+    for got, want in zip(alone, stacked, strict=True):
+        assert got.keys() == want.keys()
+        for key, value in want.items():
+            if isinstance(value, float) and not isinstance(value, bool):
+                assert got[key] == pytest.approx(value, rel=1e-6), key
+            else:
+                assert got[key] == value, key
 
 
 def test_compare_retry_failed_reruns_only_the_failed_jobs(tmp_path, capsys):
