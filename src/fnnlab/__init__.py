@@ -11,7 +11,7 @@ from typing import Any
 from fnnlab import data, nn, theory
 from fnnlab.models import FNN, METHODS, FNNSpec, build
 from fnnlab.registry import Registry
-from fnnlab.training import FitConfig, FitResult, fit, fit_many, load, save
+from fnnlab.training import FitConfig, FitResult, fit, fit_ensemble, fit_many, load, save
 
 __version__ = "0.1.0"
 
@@ -42,6 +42,7 @@ __all__ = [
     "build",
     "data",
     "fit",
+    "fit_ensemble",
     "fit_many",
     "load",
     "nn",

@@ -5,6 +5,7 @@ One concept per file: ``config.py`` (``FitConfig``, every training option),
 ``fit.py`` (the loop, bagging), ``optimizers.py``,
 ``schedules.py``, ``regularization.py``, ``callbacks.py``, ``metrics.py``,
 ``checkpoint.py`` (save/load, atomic and pickle-safe), ``predict.py``, ``result.py``,
+``ensemble.py`` (``fit_ensemble``: k members of one spec trained as one stack),
 ``stacked/`` (``fit_many``: many same-shaped networks trained as one vectorized model).
 """
 
@@ -12,6 +13,7 @@ from fnnlab.training.bagging import Ensemble
 from fnnlab.training.callbacks import Callback, EarlyStopping, FitState, ProgressBar
 from fnnlab.training.checkpoint import load, read, save
 from fnnlab.training.config import FitConfig
+from fnnlab.training.ensemble import fit_ensemble, member_predictions, uncertainty
 from fnnlab.training.fit import fit, fit_bagged
 from fnnlab.training.metrics import METRICS
 from fnnlab.training.optimizers import OPTIMIZERS, make_optimizer
@@ -34,11 +36,14 @@ __all__ = [
     "Schedule",
     "fit",
     "fit_bagged",
+    "fit_ensemble",
     "fit_many",
     "load",
     "make_optimizer",
+    "member_predictions",
     "predict",
     "predict_proba",
     "read",
     "save",
+    "uncertainty",
 ]
