@@ -27,3 +27,12 @@ def test_design_quick_start_runs_end_to_end():
     result = fnnlab.fit(model, splits.train, valid=splits.valid, likelihood="categorical",
                         optimizer="sgd", lr=0.05, epochs=5, seed=0, progress=False)
     assert result.history["valid_accuracy"].iloc[-1] > 0.85
+
+
+def test_model_and_data_loaders_have_distinct_names_and_old_aliases():
+    assert fnnlab.load_model is fnnlab.load and fnnlab.save_model is fnnlab.save
+    assert fnnlab.load_model is not fnnlab.data.load
+    assert "Registry" not in fnnlab.__all__
+    from fnnlab import Registry  # still importable for code that used it
+
+    assert Registry is importlib.import_module("fnnlab.registry").Registry

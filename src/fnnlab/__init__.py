@@ -3,6 +3,12 @@
 The public API is the short list in ``__all__``; everything else is reached
 through its subpackage (``fnnlab.nn``, ``fnnlab.data``, ``fnnlab.diagnostics``,
 ``fnnlab.bench``, ``fnnlab.theory``, ``fnnlab.plots``).
+
+Models and data sets are loaded by different functions: ``fnnlab.save_model`` and
+``fnnlab.load_model`` write and read a trained network (its spec and weights);
+``fnnlab.save`` and ``fnnlab.load`` are the same two functions under their first
+names, kept so existing code keeps working. Data sets come from
+``fnnlab.data.load``.
 """
 
 import importlib
@@ -10,8 +16,18 @@ from typing import Any
 
 from fnnlab import data, nn, theory
 from fnnlab.models import FNN, METHODS, FNNSpec, build
-from fnnlab.registry import Registry
-from fnnlab.training import FitConfig, FitResult, fit, fit_ensemble, fit_many, load, save
+from fnnlab.registry import Registry  # noqa: F401  (kept importable; not in __all__)
+from fnnlab.training import (
+    FitConfig,
+    FitResult,
+    fit,
+    fit_ensemble,
+    fit_many,
+    load,
+    load_model,
+    save,
+    save_model,
+)
 
 __version__ = "0.1.0"
 
@@ -37,7 +53,6 @@ __all__ = [
     "FNNSpec",
     "FitConfig",
     "FitResult",
-    "Registry",
     "__version__",
     "build",
     "data",
@@ -45,7 +60,9 @@ __all__ = [
     "fit_ensemble",
     "fit_many",
     "load",
+    "load_model",
     "nn",
     "save",
+    "save_model",
     "theory",
 ]

@@ -100,8 +100,8 @@ def test_save_and_load_round_trip_an_ensemble(tmp_path):
     train, valid = _data()
     result = fit_ensemble(_spec(), train, k=3, epochs=2, progress=False,
                           likelihood=fnnlab.likelihoods.Categorical(temperature=2.0))
-    path = fnnlab.save(result.model, tmp_path / "ensemble.pt", task="classification")
-    loaded = fnnlab.load(path)
+    path = fnnlab.save_model(result.model, tmp_path / "ensemble.pt", task="classification")
+    loaded = fnnlab.load_model(path)
     assert isinstance(loaded, Ensemble) and len(loaded.members) == 3
     assert loaded.likelihood.temperature == 2.0
     for key, value in result.model.state_dict().items():

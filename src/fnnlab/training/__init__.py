@@ -2,19 +2,22 @@
 checkpoints.
 
 One concept per file: ``config.py`` (``FitConfig``, every training option),
-``fit.py`` (the loop, bagging), ``optimizers.py``,
+``fit.py`` (the loop), ``bagging.py`` (bagged ensembles, reached through
+``fit(..., bagging=n)``), ``record.py`` (what an epoch records), ``optimizers.py``,
 ``schedules.py``, ``regularization.py``, ``callbacks.py``, ``metrics.py``,
 ``checkpoint.py`` (save/load, atomic and pickle-safe), ``predict.py``, ``result.py``,
 ``ensemble.py`` (``fit_ensemble``: k members of one spec trained as one stack),
 ``stacked/`` (``fit_many``: many same-shaped networks trained as one vectorized model).
 """
 
-from fnnlab.training.bagging import Ensemble
+from fnnlab.training.bagging import Ensemble, fit_bagged
 from fnnlab.training.callbacks import Callback, EarlyStopping, FitState, ProgressBar
 from fnnlab.training.checkpoint import load, read, save
+from fnnlab.training.checkpoint import load as load_model
+from fnnlab.training.checkpoint import save as save_model
 from fnnlab.training.config import FitConfig
 from fnnlab.training.ensemble import fit_ensemble, member_predictions, uncertainty
-from fnnlab.training.fit import fit, fit_bagged
+from fnnlab.training.fit import fit
 from fnnlab.training.metrics import METRICS
 from fnnlab.training.optimizers import OPTIMIZERS, make_optimizer
 from fnnlab.training.predict import predict, predict_proba
@@ -39,11 +42,13 @@ __all__ = [
     "fit_ensemble",
     "fit_many",
     "load",
+    "load_model",
     "make_optimizer",
     "member_predictions",
     "predict",
     "predict_proba",
     "read",
     "save",
+    "save_model",
     "uncertainty",
 ]

@@ -20,25 +20,19 @@ stores both generators' states.
 from __future__ import annotations
 
 import contextlib
-import copy
-import dataclasses
 import math
 import sys
 import time
-import types
 from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
 import torch
 from torch import Tensor, nn
 
 from fnnlab.training import checkpoint as _ckpt
-from fnnlab.training.bagging import Ensemble, bootstrap_indices
 from fnnlab.training.callbacks import Callback, EarlyStopping, FitState, ProgressBar
-from fnnlab.training.checks import check_outputs, check_positive_int, load_data, resolve_device
+from fnnlab.training.checks import check_outputs, load_data, resolve_device
 from fnnlab.training.config import PRECISIONS, FitConfig
-from fnnlab.training.inputs import as_xy
 from fnnlab.training.optimizers import make_optimizer
 from fnnlab.training.record import (
     divergence_message,
@@ -59,7 +53,7 @@ from fnnlab.training.regularization import (
 from fnnlab.training.result import FitResult
 from fnnlab.training.schedules import Schedule
 
-__all__ = ["fit", "fit_bagged"]
+__all__ = ["fit"]
 
 _EVAL_CHUNK = 8192
 # The options a resumed run must share with the run that wrote the checkpoint.
@@ -90,7 +84,8 @@ def fit(model: nn.Module, train: Any, valid: Any = None, *, config: FitConfig | 
     **options
         Any field of :class:`~fnnlab.training.config.FitConfig` (``lr``, ``epochs``,
         ``batch_size``, ``optimizer``, ``seed``, ``early_stopping``, ...), replacing the
-        one in ``config``. ``bagging=n`` returns :func:`fit_bagged`'s ensemble.
+        one in ``config``. ``bagging=n`` trains n members on bootstrap resamples and
+        returns their ensemble (:func:`~fnnlab.training.bagging.fit_bagged`).
 
     Returns
     -------
@@ -108,6 +103,9 @@ def fit(model: nn.Module, train: Any, valid: Any = None, *, config: FitConfig | 
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
     if cfg.bagging is not None:
+        # Imported here: bagging.py trains its members with this module's fit.
+        from fnnlab.training.bagging import fit_bagged
+
         return fit_bagged(model, train, valid, n_members=cfg.bagging, config=cfg)
     result = _fit_as_stack(model, train, valid, cfg)
     return result if result is not None else _Loop(model, train, valid, cfg).run()
@@ -361,47 +359,3 @@ def _write_training_checkpoint(path, model, lik, opt, sched, gen, noise_gen, dev
     if spec is not None and hasattr(spec, "to_dict"):
         payload["spec"] = spec.to_dict()
     _ckpt.write(payload, path)
-
-
-def fit_bagged(model: nn.Module, train: Any, valid: Any = None, *, n_members: int,
-               config: FitConfig | None = None, **options: Any) -> FitResult:
-    """Bagging: train ``n_members`` copies on bootstrap resamples and average them.
-
-    Member k trains on N rows drawn with replacement from ``train`` (generator seeded
-    with ``seed``) by ``fit(member, ..., seed=seed + k, **options)``. A model with a
-    ``.spec`` is rebuilt for each member from that spec with torch's generator seeded
-    to ``seed + k`` inside ``fork_rng`` (fresh, different initial weights; the
-    caller's RNG state is untouched); any other module is deep-copied, so members start
-    equal and differ by their data. Returns a :class:`FitResult` whose ``model`` is the
-    :class:`~fnnlab.training.bagging.Ensemble`, ``history`` stacks the members' histories
-    with a ``member`` column, and ``members`` holds their results. ``config`` and
-    ``options`` are :class:`~fnnlab.training.config.FitConfig`'s, as for :func:`fit`.
-    """
-    check_positive_int("n_members", n_members)
-    cfg = FitConfig.from_options(options, config, where="fit_bagged")
-    seed = cfg.seed
-    if cfg.checkpoint is not None or cfg.resume is not None:
-        raise ValueError("checkpoint/resume are not supported together with bagging.")
-    x, y, n_classes = as_xy(train, "train")
-    gen = torch.Generator().manual_seed(seed)
-    spec = getattr(model, "spec", None)
-    results = []
-    for k in range(n_members):
-        if spec is not None:
-            from fnnlab.models import build
-
-            member = build(spec, seed=seed + k)
-        else:
-            member = copy.deepcopy(model)
-        rows = bootstrap_indices(len(x), gen)
-        sample = types.SimpleNamespace(X=x[rows], y=y[rows], n_classes=n_classes)
-        results.append(fit(member, sample, valid,
-                           config=dataclasses.replace(cfg, seed=seed + k, bagging=None)))
-    lik = results[0].likelihood
-    ensemble = Ensemble([r.model for r in results], lik)
-    history = pd.concat([r.history.assign(member=k) for k, r in enumerate(results)],
-                        ignore_index=True)
-    reasons = sorted({r.stop_reason for r in results})
-    return FitResult(model=ensemble, history=history, best_epoch=None,
-                     best_state=_clone_state(ensemble), stop_reason=", ".join(reasons),
-                     likelihood=lik, members=results)
