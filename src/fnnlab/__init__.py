@@ -27,6 +27,7 @@ from fnnlab.training import (
     load_model,
     save,
     save_model,
+    search,
 )
 
 __version__ = "0.1.0"
@@ -64,5 +65,6 @@ __all__ = [
     "nn",
     "save",
     "save_model",
+    "search",
     "theory",
 ]

@@ -7,6 +7,7 @@ One concept per file: ``config.py`` (``FitConfig``, every training option),
 ``schedules.py``, ``regularization.py``, ``callbacks.py``, ``metrics.py``,
 ``checkpoint.py`` (save/load, atomic and pickle-safe), ``predict.py``, ``result.py``,
 ``ensemble.py`` (``fit_ensemble``: k members of one spec trained as one stack),
+``search.py`` (``search``: successive halving inside stacks),
 ``stacked/`` (``fit_many``: many same-shaped networks trained as one vectorized model).
 """
 
@@ -23,6 +24,7 @@ from fnnlab.training.optimizers import OPTIMIZERS, make_optimizer
 from fnnlab.training.predict import predict, predict_proba
 from fnnlab.training.result import FitResult
 from fnnlab.training.schedules import SCHEDULES, Schedule
+from fnnlab.training.search import SearchResult, search
 from fnnlab.training.stacked import fit_many
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "FitState",
     "ProgressBar",
     "Schedule",
+    "SearchResult",
     "fit",
     "fit_bagged",
     "fit_ensemble",
@@ -50,5 +53,6 @@ __all__ = [
     "read",
     "save",
     "save_model",
+    "search",
     "uncertainty",
 ]
