@@ -48,8 +48,7 @@ def _setup(args):
 def _sequential(data, spec, seeds, lrs, kw):
     out = []
     for seed, lr in zip(seeds, lrs, strict=True):
-        torch.manual_seed(seed)
-        out.append(fl.fit(fl.build(spec), data, seed=seed, lr=lr, **kw))
+        out.append(fl.fit(fl.build(spec, seed=seed), data, seed=seed, lr=lr, **kw))
     return out
 
 

@@ -79,7 +79,11 @@ class LinearActFunction(torch.autograd.Function):
         # The SGD step while W, x and g_z are still in cache: W += xᵀ (−ε g_z), without
         # writing ∂W to memory and reading it back in the optimizer (grad_x is done
         # with g_z, so it may be scaled in place).
-        if need_w:
+        if need_w and step.numel() == 1:
+            # One member (fit's stack of one): ε as baddbmm's scalar alpha, which saves
+            # the pass over g_z that scaling it costs.
+            weight_t.baddbmm_(x.transpose(1, 2), grad_z, alpha=float(step))
+        elif need_w:
             weight_t.baddbmm_(x.transpose(1, 2), grad_z.mul_(step))
         if need_b:
             bias.addcmul_(grad_bias, step)
