@@ -126,6 +126,13 @@ def fit_ensemble(spec: FNNSpec, train: Any, valid: Any = None, *, k: int = 16,
         (``epoch``, ``train_loss`` averaged over the members, and the ensemble's
         ``valid_loss`` and ``valid_<metric>``); ``best_epoch`` is the ensemble's best
         epoch (None when not stopping on it); ``members`` holds each member's result.
+
+    Notes
+    -----
+    All k members train in one stack, so its memory is about k times a single fit's
+    (:func:`~fnnlab.training.stacked.loop.member_bytes` estimates one member's share);
+    unlike :func:`fnnlab.fit_many` the stack is never split, because early stopping
+    on the ensemble needs every member's validation output in the same epoch.
     """
     cfg = FitConfig.from_options(options, config, where="fit_ensemble")
     configs, rows = _member_setup(spec, train, valid, cfg, k, bootstrap, seeds, stop_on)
