@@ -152,9 +152,14 @@ def accuracy(out: Path, sets: list[str] | None) -> None:
 
 def accuracy_summary(out: Path) -> None:
     frame = pd.read_csv(out)
+    complete = frame.groupby("dataset")["seed"].transform("count") == 6  # 3 seeds x 2
+    partial = sorted(set(frame.loc[~complete, "dataset"]))
+    if partial:
+        print(f"left out, fewer than 3 seeds finished: {', '.join(partial)}")
+    frame = frame[complete]
     wide = frame.pivot_table(index=["dataset", "seed"], columns="variant", values="accuracy")
     per_set = wide.groupby("dataset").mean()
-    gain = per_set["ensemble16"] - per_set["single"]
+    gain = (per_set["ensemble16"] - per_set["single"]).round(10)  # mean-of-3 rounding
     print(per_set.assign(gain=gain).sort_values("gain").to_string(float_format="%.4f"))
     print(f"{len(per_set)} sets, 3 seeds each: ensemble better on {(gain > 0).sum()}, "
           f"equal on {(gain == 0).sum()}, worse on {(gain < 0).sum()}; mean gain "
