@@ -21,11 +21,13 @@ from fnnlab.training import (
     FitConfig,
     FitResult,
     fit,
+    fit_ensemble,
     fit_many,
     load,
     load_model,
     save,
     save_model,
+    search,
 )
 
 __version__ = "0.1.0"
@@ -56,11 +58,13 @@ __all__ = [
     "build",
     "data",
     "fit",
+    "fit_ensemble",
     "fit_many",
     "load",
     "load_model",
     "nn",
     "save",
     "save_model",
+    "search",
     "theory",
 ]

@@ -44,7 +44,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fnnlab.likelihoods import LIKELIHOODS
 from fnnlab.models import FNNSpec, build
-from fnnlab.training import fit
+from fnnlab.training import fit, fit_ensemble
 from fnnlab.training.callbacks import EarlyStopping
 from fnnlab.training.optimizers import make_optimizer
 
@@ -88,6 +88,7 @@ class _FNNEstimator(BaseEstimator):
         device: str = "cpu",
         warm_start: bool = False,
         verbose: bool = False,
+        ensemble: int = 1,
     ) -> None:
         self.method = method
         self.depth = depth
@@ -109,6 +110,7 @@ class _FNNEstimator(BaseEstimator):
         self.device = device
         self.warm_start = warm_start
         self.verbose = verbose
+        self.ensemble = ensemble
 
     # -- parameters -------------------------------------------------------------------
 
@@ -130,6 +132,7 @@ class _FNNEstimator(BaseEstimator):
                 f"early stopping) or None (early stopping watches the training loss), got "
                 f"{self.validation_fraction!r}."
             )
+        _check_int(self.ensemble, f"{name}.ensemble", 1, hint=" (number of members)")
         _check_number(self.lr, f"{name}.lr", positive=True)
         _check_number(self.weight_decay, f"{name}.weight_decay", positive=False)
         _check_number(self.tol, f"{name}.tol", positive=False)
@@ -153,6 +156,10 @@ class _FNNEstimator(BaseEstimator):
     def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> _FNNEstimator:
         """Shared body of ``fit`` (``incremental=False``) and ``partial_fit``."""
         self._check_params()
+        if self.ensemble > 1 and (incremental or self.warm_start):
+            raise ValueError(f"{type(self).__name__}(ensemble={self.ensemble}) trains its "
+                             f"members in one fit; partial_fit and warm_start need "
+                             f"ensemble=1.")
         first = not (incremental or self.warm_start) or not hasattr(self, "model_")
         _check_frame_columns(X, type(self).__name__)
         # Two samples at least: batch statistics and data-dependent inits need them.
@@ -194,13 +201,21 @@ class _FNNEstimator(BaseEstimator):
         # A namespace with n_classes, so a partial_fit batch that lacks the last classes
         # still trains all outputs.
         data = SimpleNamespace(X=train[0], y=train[1], n_classes=self._n_classes())
-        result = fit(
-            self.model_, data, valid, likelihood=self._likelihood(),
-            optimizer=self._make_optimizer, lr=self.lr, weight_decay=self.weight_decay,
-            epochs=1 if incremental else self.epochs, batch_size=self.batch_size,
-            early_stopping=None if valid is None else self.early_stopping, seed=seed,
-            device=self.device, progress=bool(self.verbose), callbacks=callbacks,
-        )
+        if self.ensemble > 1:
+            result = fit_ensemble(
+                spec, data, valid, k=self.ensemble, likelihood=self._likelihood(),
+                optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
+                epochs=self.epochs, batch_size=self.batch_size,
+                early_stopping=None if valid is None else self.early_stopping,
+                seed=seed, device=self.device, progress=bool(self.verbose))
+        else:
+            result = fit(
+                self.model_, data, valid, likelihood=self._likelihood(),
+                optimizer=self._make_optimizer, lr=self.lr, weight_decay=self.weight_decay,
+                epochs=1 if incremental else self.epochs, batch_size=self.batch_size,
+                early_stopping=None if valid is None else self.early_stopping, seed=seed,
+                device=self.device, progress=bool(self.verbose), callbacks=callbacks,
+            )
         self.model_ = result.model
         history = result.history.copy()
         history["epoch"] = history["epoch"] + self.n_iter_
@@ -378,6 +393,10 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         classes, and the architecture parameters must not change).
     verbose : bool, default=False
         Show a progress bar.
+    ensemble : int, default=1
+        Members trained as one stacked model by :func:`fnnlab.fit_ensemble` (seeds
+        ``seed, seed + 1, ...``; early stopping on the ensemble's validation loss);
+        ``predict_proba`` averages their probabilities. 1 trains one network.
 
     Attributes
     ----------
@@ -389,8 +408,9 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         Column names, when ``X`` was a DataFrame with string column names.
     spec_ : FNNSpec
         The architecture that was built.
-    model_ : fnnlab.models.FNN
-        The trained network (a ``torch.nn.Module``); it outputs logits.
+    model_ : fnnlab.models.FNN or fnnlab.training.bagging.Ensemble
+        The trained network (a ``torch.nn.Module``); it outputs logits (for
+        ``ensemble > 1``: the ensemble, whose softmax is the members' mean probability).
     history_ : pandas.DataFrame
         One row per epoch trained (``fnnlab.training.FitResult.history``; epochs keep
         counting across ``warm_start`` fits and ``partial_fit`` calls).
@@ -556,6 +576,7 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
         device: str = "cpu",
         warm_start: bool = False,
         verbose: bool = False,
+        ensemble: int = 1,
     ) -> None:
         super().__init__(
             method=method, depth=depth, width=width, activation=activation, norm=norm,
@@ -563,6 +584,7 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
             lr=lr, weight_decay=weight_decay, epochs=epochs, batch_size=batch_size,
             early_stopping=early_stopping, validation_fraction=validation_fraction, tol=tol,
             random_state=random_state, device=device, warm_start=warm_start, verbose=verbose,
+            ensemble=ensemble,
         )
         self.likelihood = likelihood
 

@@ -2,12 +2,15 @@
 
     fnnlab train breast_cancer --method snn --depth 8 --width 256 --epochs 100 --out model.pt
     fnnlab train data.csv --target label --optimizer adam --lr 1e-3 --early-stopping 10
+    fnnlab train breast_cancer --ensemble 16 --early-stopping 10
 
 DATA is a bundled data set name or a data file (CSV, Parquet, npz) read by
 :func:`fnnlab.data.load`. The data are split into train / valid / test
 (:func:`fnnlab.data.split`, preprocessing fitted on the training rows), the model
 is built from an :class:`~fnnlab.models.FNNSpec` and trained with
-:func:`fnnlab.fit`. The checkpoint holds the spec, the weights, the likelihood, the
+:func:`fnnlab.fit` (``--ensemble K``: K members trained as one stacked model by
+:func:`fnnlab.fit_ensemble`, saved as one ensemble). The checkpoint holds the spec,
+the weights, the likelihood, the
 class labels, the fitted :class:`~fnnlab.data.Preprocessor` (``preprocessor.to_dict()``)
 and, for regression, the :class:`~fnnlab.data.TargetScaler`, so ``fnnlab predict`` can
 score raw rows.
@@ -75,6 +78,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--weight-decay", type=float, default=0.0, help="L2 coefficient")
     p.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
                    help="stop after PATIENCE epochs without a lower validation loss")
+    p.add_argument("--ensemble", type=int, default=1, metavar="K",
+                   help="train K members as one stacked model and average them "
+                        "(fnnlab.fit_ensemble; early stopping on the ensemble); default 1")
     p.add_argument("--valid", type=float, default=0.15, help="validation fraction (0.15)")
     p.add_argument("--test", type=float, default=0.2, help="test fraction (0.2)")
     p.add_argument("--seed", type=int, default=0, help="seed of split, init and training")
@@ -107,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
     from fnnlab.training.metrics import default_metrics
     from fnnlab.training.predict import outputs as model_outputs
 
+    if args.ensemble < 1:
+        raise ValueError(f"--ensemble must be a number of members >= 1, got {args.ensemble}.")
     _check_arguments(args)
     table = data.load(args.data, target=args.target, kinds=_kinds(args.kind),
                       non_numeric=args.non_numeric)
@@ -125,17 +133,19 @@ def run(args: argparse.Namespace) -> int:
     spec = FNNSpec(in_features=splits.n_features, out_features=out_features, depth=args.depth,
                    width=args.width, method=args.method, dropout=args.dropout)
     lr = _LR[likelihood.task] if args.lr is None else args.lr
-    model = build(spec, seed=args.seed)  # the documented seed of the initial weights
+    options = dict(likelihood=likelihood, optimizer=args.optimizer, lr=lr, epochs=args.epochs,
+                   batch_size=args.batch_size, early_stopping=args.early_stopping,
+                   seed=args.seed, device=args.device, progress=args.progress,
+                   weight_decay=args.weight_decay, schedule=args.schedule,
+                   warmup=args.warmup, precision=args.precision)
     with warnings.catch_warnings():
         # A divergence is reported below as one line, not as a Python warning.
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = fnnlab.fit(
-            model, train, valid, likelihood=likelihood,
-            optimizer=args.optimizer, lr=lr, epochs=args.epochs, batch_size=args.batch_size,
-            early_stopping=args.early_stopping, seed=args.seed,
-            device=args.device, progress=args.progress, weight_decay=args.weight_decay,
-            schedule=args.schedule, warmup=args.warmup, precision=args.precision,
-        )
+        if args.ensemble > 1:
+            result = fnnlab.fit_ensemble(spec, train, valid, k=args.ensemble, **options)
+        else:
+            # The documented seed of the initial weights.
+            result = fnnlab.fit(build(spec, seed=args.seed), train, valid, **options)
     model = result.model.cpu()
     classes = None if splits.train.classes is None else [str(c) for c in splits.train.classes]
     fnnlab.save(model, args.out, likelihood=likelihood.name, task=splits.task,

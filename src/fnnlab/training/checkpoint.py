@@ -7,7 +7,13 @@ numbers and tensors::
      "spec": model.spec.to_dict(),        # rebuilds the architecture, no script needed
      "state_dict": model.state_dict(),
      "extra": {...},                      # e.g. the likelihood, class labels
+     "ensemble": {...},                   # only for an Ensemble: members, likelihood
      "training": {...}}                   # only in resumable checkpoints written by fit
+
+An :class:`~fnnlab.training.bagging.Ensemble` of networks of one spec is saved the
+same way: the members' spec, the ensemble's ``state_dict`` (``members.<i>.<key>``)
+and an ``ensemble`` entry with the number of members and the likelihood (name and
+options) that averages them.
 
 Writing goes to a temporary file in the same folder, which is flushed, synced and then
 renamed over the target with ``os.replace`` (atomic on POSIX and Windows), so a kill
@@ -75,8 +81,9 @@ def save(model: torch.nn.Module, path: str | os.PathLike, **extra: Any) -> Path:
 
     Parameters
     ----------
-    model : FNN
-        A model with a ``.spec`` (built by :func:`fnnlab.models.build`).
+    model : FNN or Ensemble
+        A model with a ``.spec`` (built by :func:`fnnlab.models.build`), or an
+        :class:`~fnnlab.training.bagging.Ensemble` of such models with one spec.
     path : str or PathLike
         Target file (conventionally ``.pt``). Its folder is created if needed.
     **extra
@@ -87,7 +94,10 @@ def save(model: torch.nn.Module, path: str | os.PathLike, **extra: Any) -> Path:
     Path
         The written path.
     """
-    spec = getattr(model, "spec", None)
+    from fnnlab.training.bagging import Ensemble
+
+    ensemble = isinstance(model, Ensemble)
+    spec = getattr(model.members[0] if ensemble else model, "spec", None)
     if spec is None or not hasattr(spec, "to_dict"):
         raise TypeError(
             f"save() needs a model built by fnnlab.build (one with a .spec), got "
@@ -100,6 +110,13 @@ def save(model: torch.nn.Module, path: str | os.PathLike, **extra: Any) -> Path:
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "extra": dict(extra),
     }
+    if ensemble:
+        if any(getattr(m, "spec", None) != spec for m in model.members):
+            raise TypeError("save() stores one spec for an Ensemble; its members have "
+                            "different specs. Save each member on its own.")
+        lik = model.likelihood
+        payload["ensemble"] = {"members": len(model.members), "likelihood": lik.name,
+                               "likelihood_options": dict(vars(lik))}
     return write(payload, path)
 
 
@@ -154,8 +171,11 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> t
 
     The file is read with ``weights_only=True`` (see :func:`read`). Resumable training
     checkpoints written by ``fit(checkpoint=...)`` load too, when the model had a spec.
+    A saved :class:`~fnnlab.training.bagging.Ensemble` loads as an ``Ensemble``.
     """
+    from fnnlab.likelihoods import LIKELIHOODS
     from fnnlab.models import FNNSpec, build
+    from fnnlab.training.bagging import Ensemble
 
     payload = read(path, map_location)
     if "spec" not in payload:
@@ -163,7 +183,13 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> t
             f"{str(path)!r} holds no model spec (it was written for a model without .spec); "
             f"rebuild the module yourself and load payload['state_dict']."
         )
-    model = build(FNNSpec.from_dict(payload["spec"]))
+    spec = FNNSpec.from_dict(payload["spec"])
+    if "ensemble" in payload:
+        info = payload["ensemble"]
+        lik = LIKELIHOODS.create(info["likelihood"], **info["likelihood_options"])
+        model = Ensemble([build(spec) for _ in range(info["members"])], lik)
+    else:
+        model = build(spec)
     state = payload.get("state_dict")
     if not isinstance(state, dict):
         raise ValueError(f"{str(path)!r} holds no weights (no 'state_dict' dict); the file "

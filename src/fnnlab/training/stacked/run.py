@@ -41,8 +41,8 @@ from fnnlab.training.stacked.losses import MemberLosses
 from fnnlab.training.stacked.model import StackedModel
 from fnnlab.training.stacked.optim import StackedOptimizer, rule_of
 
-__all__ = ["EVAL_ELEMENTS", "dummy_optimizer", "seed_global", "stackable", "steps_in_backward",
-           "train_stack"]
+__all__ = ["EVAL_ELEMENTS", "StackMonitor", "dummy_optimizer", "seed_global", "stackable",
+           "steps_in_backward", "train_stack"]
 
 #: Rows x members per validation chunk (bounds the memory of a validation pass).
 EVAL_ELEMENTS = 1 << 16
@@ -104,13 +104,39 @@ def _column(configs: list[FitConfig], name: str, none: float = math.inf) -> Tens
                          for c in configs])
 
 
+class StackMonitor:
+    """Watches a stack as a whole (an ensemble's validation score); a no-op by default.
+
+    :func:`train_stack` calls ``on_train_start`` with the stack's data before the
+    first epoch, ``on_epoch_end`` after the members' own bookkeeping of every epoch and
+    ``on_train_end`` after the last epoch, before the members' weights are written
+    back, so a monitor may set the stacked tensors then.
+    """
+
+    def on_train_start(self, data: TrainingData) -> None:
+        """The data on the device, the members' likelihoods and the metrics."""
+
+    def on_epoch_end(self, epoch: int, outs: Tensor | None, active: Tensor,
+                     net: StackedModel) -> bool:
+        """``outs``: (K, N_valid, out) validation outputs (None without ``valid``);
+        ``active``: (K,) bool. Return True to stop every member now."""
+        return False
+
+    def on_train_end(self, net: StackedModel) -> None:
+        """Called once after the last epoch."""
+
+
 def train_stack(members: list[nn.Module], configs: list[FitConfig], train: Any, valid: Any,
-                stacklevel: int = 2) -> list[FitResult]:
+                stacklevel: int = 2, *, rows: Tensor | None = None,
+                monitor: StackMonitor | None = None) -> list[FitResult]:
     """Train ``members`` (same architecture) as one stacked model; one result each.
 
     Member k trains with ``configs[k]``; the configs may differ only in
     :meth:`FitConfig.member_names` and must all be :func:`stackable`. The members are
     trained in place (their weights are written back), as ``fit`` trains its model.
+    ``rows`` (K, M), optional, gives member k its own training rows ``train[rows[k]]``
+    (a bootstrap sample), shuffled each epoch as ``fit`` shuffles its data;
+    ``monitor`` watches the whole stack (:class:`StackMonitor`).
 
     Raises
     ------
@@ -128,7 +154,7 @@ def train_stack(members: list[nn.Module], configs: list[FitConfig], train: Any, 
     keep_freed_memory()
     fork_devices = [dev.index or 0] if dev.type == "cuda" else []
     with torch.random.fork_rng(devices=fork_devices):
-        run = _Stack(members, net, configs, data, dev)
+        run = _Stack(members, net, configs, data, dev, rows, monitor)
         run.train()
     return run.results(stacklevel + 1)
 
@@ -137,8 +163,11 @@ class _Stack:
     """One stacked run: the setup, the epochs, and each member's result."""
 
     def __init__(self, members: list[nn.Module], net: StackedModel, configs: list[FitConfig],
-                 data: TrainingData, dev: torch.device) -> None:
+                 data: TrainingData, dev: torch.device, rows: Tensor | None = None,
+                 stack_monitor: StackMonitor | None = None) -> None:
         self.members, self.configs, self.data, self.dev = members, configs, data, dev
+        self.rows = None if rows is None else rows.to(dev)
+        self.stack_monitor = stack_monitor
         self.k = k = len(members)
         self.epochs, self.batch_size = configs[0].epochs, configs[0].batch_size
         self.gens = self._data_init()
@@ -208,6 +237,8 @@ class _Stack:
 
     def train(self) -> None:
         """All epochs, until every member has stopped."""
+        if self.stack_monitor is not None:
+            self.stack_monitor.on_train_start(self.data)
         seed_global(self.configs[0].seed, self.dev)
         progress = self.configs[0].progress
         bar = None
@@ -229,6 +260,8 @@ class _Stack:
         finally:
             if bar is not None:
                 bar.close()
+        if self.stack_monitor is not None:
+            self.stack_monitor.on_train_end(self.net)
 
     def _batch(self, perms: Tensor, lo: int) -> tuple[Tensor, Tensor]:
         """Member k's rows ``perms[k, lo:lo + batch_size]`` of x and y, (K, m, ...)."""
@@ -248,13 +281,15 @@ class _Stack:
 
     def _train_epoch(self, epoch: int, lrs: list[float], t0: float) -> tuple[Tensor, int]:
         """One pass over the data for every active member; (K,) summed losses, rows."""
-        n, dev = len(self.data.x), self.dev
+        n, dev = len(self.data.x) if self.rows is None else self.rows.shape[1], self.dev
         lr = torch.tensor(lrs, dtype=torch.float64, device=dev)
         if self.fused_sgd:
             sgd_step = -lr.float().view(-1, 1, 1)  # StackedOptimizer's ε, as float32
             for layer in self.fused_sgd:
                 layer.sgd_step = sgd_step
         perms = torch.stack([torch.randperm(n, generator=g) for g in self.gens]).to(dev)
+        if self.rows is not None:
+            perms = self.rows.gather(1, perms)
         total = torch.zeros(self.k, device=dev)
         seen = 0
         for b, lo in enumerate(range(0, n, self.batch_size)):
@@ -339,10 +374,18 @@ class _Stack:
             self.scheds[i].step(score if math.isfinite(score) else math.inf)
         if bool(improved.any()):
             self.net.update_snapshot_(self.best, improved.to(self.dev))
+        # Before the stopped members leave: the monitor sees every member of this epoch.
+        stop_all = self.stack_monitor is not None and self.stack_monitor.on_epoch_end(
+            epoch, outs if data.xv is not None and running else None, self.active.clone(),
+            self.net)
         for i in stopped:
             self.net.write_member_(i)
             self.written[i] = True
             self.active[i] = False
+        if stop_all:  # written back after on_train_end, which may set their weights
+            for i in torch.nonzero(self.active).flatten().tolist():
+                self.stop_reason[i] = "early_stopping"
+            self.active.zero_()
 
     @torch.no_grad()
     def _evaluate(self, x: Tensor) -> Tensor:
