@@ -48,7 +48,8 @@ def test_regressor_predicts_the_members_mean():
 
 def test_ensemble_with_early_stopping_stops_the_members_together(binary):
     X, y = binary
-    clf = FNNClassifier(ensemble=2, early_stopping=2, **{**SMALL, "epochs": 40}).fit(X, y)
+    clf = FNNClassifier(ensemble=2, early_stopping=2, validation_fraction=0.2,
+                        **{**SMALL, "epochs": 40}).fit(X, y)
     assert "valid_loss" in clf.history_
     assert clf.n_iter_ == len(clf.history_) < 40
 
