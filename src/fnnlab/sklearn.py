@@ -206,7 +206,9 @@ class _FNNEstimator(BaseEstimator):
                 spec, data, valid, k=self.ensemble, likelihood=self._likelihood(),
                 optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
                 epochs=self.epochs, batch_size=self.batch_size,
-                early_stopping=None if valid is None else self.early_stopping,
+                early_stopping=self.early_stopping,
+                # Without a held-out part each member watches its own training loss.
+                stop_on="member" if valid is None else "ensemble",
                 seed=seed, device=self.device, progress=bool(self.verbose))
         else:
             result = fit(
