@@ -37,8 +37,7 @@ def _accuracy(model: torch.nn.Module, part) -> float:
 
 def _train(parts, train, *, seed: int, epochs: int, lr: float = 0.01, batch_size: int = 64,
            optimizer: str = "momentum", prepare=None, **spec):
-    torch.manual_seed(seed)
-    model = build(FNNSpec(parts.n_features, parts.n_outputs, **spec))
+    model = build(FNNSpec(parts.n_features, parts.n_outputs, **spec), seed=seed)
     if prepare is not None:
         prepare(model)
     with warnings.catch_warnings():  # large rates and bad inits may diverge: measured

@@ -58,9 +58,8 @@ def lesion(quick: bool, seed: int) -> Outcome:
     epochs = 8 if quick else 15
     rows, drops = [], {}
     for method, label in (("resnet", "resnet"), ("batchnorm", "plain (ReLU + BN)")):
-        torch.manual_seed(seed)
         model = build(FNNSpec(parts.n_features, parts.n_outputs, depth=depth, width=128,
-                              method=method))
+                              method=method), seed=seed)
         res = fit(model, parts.train, parts.valid, optimizer="momentum", lr=0.01,
                   epochs=epochs, seed=seed, progress=False)
         lesioned = lesion_accuracies(res.model, parts.test.X, parts.test.y)

@@ -56,9 +56,8 @@ def tying(quick: bool, seed: int) -> Outcome:
     rows = []
     for tied in (False, True):
         for s in seeds:
-            torch.manual_seed(s)
             model = build(FNNSpec(parts.n_features, parts.n_outputs, depth=6, width=256,
-                                  method="resnet"))
+                                  method="resnet"), seed=s)
             if tied:
                 tie_hidden_layers(model)
             res = fit(model, train, optimizer="momentum", lr=0.01, epochs=epochs,
