@@ -112,7 +112,7 @@ def test_the_protocol_decides_the_rule_and_the_result_records_it():
     rows = pd.concat([_rows(points, [0.9, 0.9]), _rows(points, [0.9, 0.9], method="msra")],
                      ignore_index=True)
     config = {"methods": ["snn", "msra"], "datasets": ["iris"], "metric": "accuracy",
-              "protocol": "paper"}
+              "protocol": "paper", "seeds": [0], "grid": {"fnn": {"depth": [2, 16]}}}
     paper = summarize(rows, config)
     assert paper.config["ties"] == PROTOCOL_TIES["paper"] == "paper"
     assert {p["depth"] for p in paper.selected["params"]} == {16}

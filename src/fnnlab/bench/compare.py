@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from fnnlab.bench import stats as _stats
+from fnnlab.bench.fidelity import deviations, fidelity
 from fnnlab.bench.jobs import job_row
 from fnnlab.bench.leaderboard import leaderboard
 from fnnlab.bench.plan import (
@@ -94,9 +95,10 @@ def compare(
     metric : str, optional
         Chooses grid points (on validation) and ranks methods (on test). Default
         each task's metric: ROC AUC (binary), log-loss (multiclass), RMSE
-        (regression). Given, one of accuracy, balanced_accuracy, roc_auc (auc),
-        log_loss for classification or rmse, mae, r2 for regression, and it must
-        apply to every data set.
+        (regression); accuracy under the paper protocol, as in the paper. Given,
+        one of accuracy, balanced_accuracy, roc_auc (auc), log_loss for
+        classification or rmse, mae, r2 for regression, and it must apply to every
+        data set.
     protocol : {"random", "paper", "cv"}
         See ``fnnlab.bench.datasets``; "paper" needs the UCI split files, "cv" is
         TabArena's outer 3-fold cross-validation, repeated 10x below 2,500 rows
@@ -264,7 +266,10 @@ def summarize(rows: pd.DataFrame, config: dict[str, Any], *,
     metric = config["metric"] or "/".join(dict.fromkeys(metrics[d] for d in datasets))
     return ComparisonResult(table=table, scores=scores, per_dataset=per_dataset,
                             selected=selected, results=rows, metric=metric,
-                            friedman=friedman, cd=cd, config=config, tables=tables)
+                            friedman=friedman, cd=cd, config=config, tables=tables,
+                            deviations=deviations(config),
+                            fidelity=None if reference is None else
+                            fidelity(per_dataset, methods))
 
 
 def _matrix(per: pd.DataFrame, column: str, datasets: list[str],

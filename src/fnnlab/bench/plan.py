@@ -11,7 +11,8 @@ all bound to fail.
 Each data set is ranked by its task's metric, TabArena's choice
 (``fnnlab.training.metrics.task_metrics``): ROC AUC for binary classification,
 log-loss for multiclass, RMSE for regression; a ``metric`` given by the user replaces
-it wherever it applies to the task, and is an error where it does not.
+it wherever it applies to the task, and is an error where it does not. The paper
+protocol ranks classifiers by accuracy, as the SNN paper did.
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ def make_plan(
     facts = {source.name: describe(source, protocol) for source in sources}
     tasks = {name: f.task for name, f in facts.items()}
     check_baselines(baselines, tasks.values())
+    if metric is None and protocol == "paper" and set(tasks.values()) == {"classification"}:
+        metric = "accuracy"  # the paper's, for choosing grid points and for ranking
     config = {"methods": methods + baselines, "datasets": list(facts),
               "data": {name: f.fingerprint for name, f in facts.items()}, "tasks": tasks,
               "n_classes": {name: f.n_classes for name, f in facts.items()},

@@ -50,7 +50,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="parallel processes or Dask workers (default: all cores)")
     parser.add_argument("--metric", default=None, choices=(*METRICS, "auc", "nll"),
                         help="chooses grid points and ranks methods (default: each task's: "
-                             "roc_auc binary, log_loss multiclass, rmse regression); auc is "
+                             "roc_auc binary, log_loss multiclass, rmse regression; accuracy "
+                             "with --protocol paper); auc is "
                              "roc_auc, nll is log_loss")
     parser.add_argument("--protocol", default="random", choices=PROTOCOLS,
                         help="random: 65/15/20 split per seed; paper: the UCI split files; "
