@@ -63,7 +63,7 @@ def test_a_reduced_grid_names_exactly_the_values_it_cut_and_shares_a_line_per_cu
 
 
 def test_training_and_selection_choices_are_read_from_the_grid_and_settings():
-    grid = {"fnn": {**PAPER["fnn"], "optimizer": ["adam"], "epochs": [30],
+    grid = {"fnn": {"depth": [2], "optimizer": ["adam"], "epochs": [30],
                     "early_stopping": [5], "weight_decay": [1e-4]}}
     lines = deviations(_config(grid, methods=["snn", "msra"], ties="small",
                                metrics={"iris": "log_loss", "wine": "log_loss"},
