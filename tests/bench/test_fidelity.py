@@ -87,6 +87,15 @@ def test_the_papers_smoothed_stopping_rule_is_no_deviation_but_our_reading_is_sa
     assert "trailing 10-epoch moving average" in stopping and "patience" not in stopping
 
 
+def test_what_the_paper_leaves_open_is_ours_even_when_not_searched():
+    grid = {"fnn": PAPER["fnn"], "highway": {"dropout": [0.0, 0.5], "layer_form": ["rectangular"]}}
+    (highway,) = [line for line in deviations(_config(grid, methods=["highway"]))
+                  if line.startswith("grid")]
+    assert highway == ("grid: gate_bias chosen from the depth (ours; the paper gives none); "
+                       "width 1024, 512, 256 (ours; the paper gives none) "
+                       "(108 grid points, the paper's 36).")
+
+
 def test_methods_and_baselines_outside_the_paper_are_named():
     config = _config(PAPER, methods=["snn", "grid_lstm", "rf"], baseline_grids={"rf": {}})
     text = "\n".join(deviations(config))

@@ -48,6 +48,10 @@ PUBLISHED_GRID: dict[str, dict[str, list[Any]]] = {
                "block_form": ["rectangular", "diavolo"], "bottleneck": [0.25, 0.5]},
 }
 
+# What every net of a method must set but the supplement leaves open: whatever we
+# train with, searched or default, is our choice.
+_LEFT_OPEN: dict[str, tuple[str, ...]] = {"highway": ("gate_bias", "width")}
+
 # Training as the supplement describes it: SGD, the stopping epoch chosen on the
 # validation curve smoothed by a moving average over 10 epochs, within 100 epochs.
 PAPER_TRAINING: dict[str, Any] = {"optimizer": "sgd", "epochs": 100, "stopping_window": 10,
@@ -204,14 +208,16 @@ def _grid_texts(method: str, ours: dict[str, list[Any]],
             texts.append(f"{name} " + "; ".join(
                 part for part in (cut and f"without {_values(cut)}",
                                   added and f"adds {_values(added)}") if part))
-    for name, values in sorted(ours.items()):
+    open_ = _LEFT_OPEN.get(method, ())
+    for name in sorted(set(ours) | set(open_)):
+        values = ours.get(name, [_default(method, name)])
         # A single value the preset takes anyway (no dropout for batch norm) changes
-        # nothing; but a net needs a width and a depth, so where the paper gives none,
-        # even the default is our choice (the highway width).
+        # nothing, unless the paper leaves open what every net must set.
         if name in paper or name in FIT_PARAMETERS or (
-                values == [_default(method, name)] and name not in ("width", "depth")):
+                values == [_default(method, name)] and name not in open_):
             continue
-        texts.append(f"{name} {_values(values)} (ours; the paper gives none)")
+        shown = "chosen from the depth" if values == [None] else _values(values)
+        texts.append(f"{name} {shown} (ours; the paper gives none)")
     return texts
 
 

@@ -11,9 +11,9 @@ move in steps of 1/17 and many grid points share the best one. Which of them is 
 is then a rule of the protocol, never the order in which jobs finished. A rule
 (:data:`TIE_RULES`) is a list of ``(parameter, preference)`` pairs tried in turn; a
 point without the parameter (a baseline, or a grid that does not search it) is
-neutral on it. Points still tied after the rule are ordered by their parameters,
-numbers by value and everything else by its JSON text, so the choice is always the
-same for the same results.
+neutral on it. Points still tied after the rule are ordered by their parameters
+(names alphabetically, then smaller numbers first, other values by their JSON text),
+so the choice is always the same for the same results.
 
 - ``"paper"``: more layers, then the lower learning rate, then the higher dropout
   rate: the SNN paper's preference among grid points with identical validation
