@@ -29,6 +29,9 @@ from fnnlab.bench.plan import DEFAULT_METHODS
 from fnnlab.models import METHODS, FNNSpec
 from fnnlab.training import FitConfig
 
+__all__ = ["PAPER_DATASETS", "PAPER_TRAINING", "PUBLISHED_GRID", "deviations", "fidelity",
+           "format_fidelity"]
+
 # The number of UCI data sets of the paper's comparison.
 PAPER_DATASETS = 121
 
@@ -124,8 +127,9 @@ def _selection_lines(config: Mapping[str, Any]) -> list[str]:
     if ties != "paper":
         lines.append(f"ties: equal validation scores broken by the {ties!r} rule; the "
                      f"paper's is more layers, then lower lr, then higher dropout.")
-    lines.append("selection: the chosen network is kept, not refitted on training + "
-                 "validation rows (the supplement does not say whether it refitted).")
+    lines.append("selection: the network chosen on validation is kept as trained, not "
+                 "refitted on training + validation rows; the supplement as transcribed "
+                 "does not say whether the paper refitted.")
     return lines
 
 
