@@ -14,12 +14,14 @@ Files: `dataset.py` (Dataset), `table.py` (Table, from_frame, from_arrays),
 `columns.py` (numeric or categorical: how each feature column's kind is inferred or
 declared), `preprocess.py` (Preprocessor, TargetScaler), `splits.py` (Splits, split,
 from_indices, paper_split), `loaders.py` (load, load_file, load_csv, load_parquet,
-load_npz, load_dir, read_rows), `suites.py` (Source, suite), `messages.py` (how errors
-name columns, rows and values).
+load_npz, load_dir, read_rows), `suites.py` (Source, suite), `labels.py` (labelled_rows:
+which rows and target columns of multi-task data have labels), `messages.py` (how
+errors name columns, rows and values).
 """
 
 from fnnlab.data.columns import KINDS, MAX_CATEGORIES, NON_NUMERIC
 from fnnlab.data.dataset import TASKS, Dataset, Task
+from fnnlab.data.labels import labelled_rows
 from fnnlab.data.loaders import (
     BUNDLED,
     SUFFIXES,
@@ -59,6 +61,7 @@ __all__ = [
     "from_arrays",
     "from_frame",
     "from_indices",
+    "labelled_rows",
     "load",
     "load_csv",
     "load_dir",
