@@ -76,6 +76,7 @@ class Table:
 
     def __repr__(self) -> str:
         extra = f", n_classes={len(self.classes)}" if self.classes is not None else ""
+        extra = f", n_tasks={len(self.targets)}" if self.multi_label else extra
         return (
             f"Table(name={self.name!r}, task={self.task!r}, n_rows={len(self)}, "
             f"n_columns={len(self.kinds)}, target={self.target!r}{extra})"
