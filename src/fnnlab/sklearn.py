@@ -38,14 +38,9 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_consistent_length, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    check_array,
-    check_consistent_length,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fnnlab.likelihoods import LIKELIHOODS
 from fnnlab.models import FNNSpec, build
@@ -156,6 +151,11 @@ class _FNNEstimator(BaseEstimator):
             return int(self.random_state) % _MAX_SEED
         return int(check_random_state(self.random_state).randint(_MAX_SEED))
 
+    def _validate_xy(self, X: Any, y: Any, **options: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``validate_data`` on ``(X, y)`` with this estimator's options."""
+        return validate_data(self, X, y, accept_sparse=True, **options,
+                             **self._validation_options())
+
     # -- training ---------------------------------------------------------------------
 
     def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> _FNNEstimator:
@@ -230,11 +230,6 @@ class _FNNEstimator(BaseEstimator):
                          else pd.concat([self.history_, history], ignore_index=True))
         self.n_iter_ += len(history)
         return self
-
-    def _validate_xy(self, X: Any, y: Any, **options: Any) -> tuple[np.ndarray, np.ndarray]:
-        """``validate_data`` on ``(X, y)`` with this estimator's options."""
-        return validate_data(self, X, y, accept_sparse=True, **options,
-                             **self._validation_options())
 
     def _make_optimizer(self, params: Any, lr: float,
                         weight_decay: float = 0.0) -> torch.optim.Optimizer:

@@ -16,16 +16,16 @@ class labels, the fitted :class:`~fnnlab.data.Preprocessor` (``preprocessor.to_d
 and, for regression, the :class:`~fnnlab.data.TargetScaler`, so ``fnnlab predict`` can
 score raw rows.
 
-Several target columns (``--target a,b`` or a glob ``--target 'target_*'``) that hold
-0/1 labels are binary tasks: one sigmoid output each (likelihood bernoulli), a missing
-label is skipped by the loss and the metrics, and the command prints the mean and the
-per-task validation ROC AUC.
-
 Regression targets are standardized with the training mean and standard deviation
 before training (gaussian and laplace likelihoods): the network learns t = (y - mean) /
 std, whatever the units of y, and predictions and the printed test scores are mapped
 back to y's units. The history's losses are in standardized units. The default
 learning rate is 0.01 for classification and 0.001 for regression.
+
+Several target columns (``--target a,b`` or a glob ``--target 'target_*'``) that hold
+0/1 labels are binary tasks: one sigmoid output each (likelihood bernoulli), a missing
+label is skipped by the loss and the metrics, and the command prints the mean and the
+per-task validation ROC AUC.
 """
 
 from __future__ import annotations
