@@ -180,4 +180,3 @@ def test_declared_kind_and_non_numeric_reach_the_loader(tmp_path, capsys):
     assert "missing (NaN) feature values in 'a' (1 row)" in capsys.readouterr().err
     assert main([*argv, "--kind", "code=categorical", "--impute", "median"]) == 0
     assert fnnlab.load(tmp_path / "m.pt").spec.in_features > 10  # a, b and one-hot codes
-
