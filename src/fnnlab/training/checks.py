@@ -66,7 +66,7 @@ def check_outputs(model: nn.Module, x: Tensor, lik: Likelihood, y: Tensor,
                 else f"{_n_targets(y)} target column(s)")
         hint = " Use likelihood='bernoulli' for one output." if lik.name == "categorical" else ""
         hint = " Use likelihood='categorical' for one output per class." if (
-            lik.name == "bernoulli") else hint
+            lik.name == "bernoulli" and not tasks) else hint
         raise ValueError(
             f"The model has {got} output(s) but the {lik.name} likelihood needs {need} for "
             f"{what}. Build the model with out_features={need}.{hint}"
