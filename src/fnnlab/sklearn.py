@@ -38,7 +38,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_consistent_length, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -151,6 +151,11 @@ class _FNNEstimator(BaseEstimator):
             return int(self.random_state) % _MAX_SEED
         return int(check_random_state(self.random_state).randint(_MAX_SEED))
 
+    def _validate_xy(self, X: Any, y: Any, **options: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``validate_data`` on ``(X, y)`` with this estimator's options."""
+        return validate_data(self, X, y, accept_sparse=True, **options,
+                             **self._validation_options())
+
     # -- training ---------------------------------------------------------------------
 
     def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> _FNNEstimator:
@@ -163,8 +168,8 @@ class _FNNEstimator(BaseEstimator):
         first = not (incremental or self.warm_start) or not hasattr(self, "model_")
         _check_frame_columns(X, type(self).__name__)
         # Two samples at least: batch statistics and data-dependent inits need them.
-        X, y = validate_data(self, X, y, reset=first, ensure_min_samples=1 if incremental else 2,
-                             accept_sparse=True, **self._validation_options())
+        X, y = self._validate_xy(X, y, reset=first,
+                                 ensure_min_samples=1 if incremental else 2)
         X = _dense(X, type(self).__name__)
         target, n_outputs = self._encode_targets(y, first=first, classes=classes)
         spec = self._spec(self.n_features_in_, n_outputs)
@@ -243,7 +248,7 @@ class _FNNEstimator(BaseEstimator):
 
     def _holdout(self, x: torch.Tensor, target: torch.Tensor, seed: int) -> tuple[Any, Any]:
         """Split off ``validation_fraction`` of the rows for early stopping."""
-        stratify = target.numpy() if self._stratify else None
+        stratify = target.numpy() if self._stratify and target.dim() == 1 else None
         try:
             train_idx, valid_idx = train_test_split(
                 np.arange(len(x)), test_size=self.validation_fraction, random_state=seed,
@@ -403,7 +408,10 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels, sorted.
+        The class labels, sorted; ``0..n_tasks-1`` for several binary tasks.
+    multilabel_ : bool
+        Whether ``y`` was several binary tasks (one sigmoid output each; then
+        ``predict`` returns 0/1 columns and ``predict_proba`` P(y_t = 1) per task).
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
@@ -438,14 +446,47 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     def _validation_options(self) -> dict[str, Any]:
         return {"dtype": np.float32}
 
+    def _validate_xy(self, X: Any, y: Any, **options: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Several label columns (0/1, NaN where missing) skip scikit-learn's y checks."""
+        shape = np.asarray(y).shape
+        if len(shape) != 2 or shape[1] < 2:
+            return super()._validate_xy(X, y, **options)
+        X = validate_data(self, X, accept_sparse=True, **options, **self._validation_options())
+        y = check_array(y, ensure_all_finite="allow-nan", dtype=np.float64, input_name="y")
+        check_consistent_length(X, y)
+        return X, y
+
     def _likelihood(self) -> str:
-        return "categorical"
+        return "bernoulli" if self.multilabel_ else "categorical"
 
     def _n_classes(self) -> int | None:
-        return len(self.classes_)
+        return 2 if self.multilabel_ else len(self.classes_)
+
+    def _encode_labels(self, y: np.ndarray, first: bool) -> tuple[torch.Tensor, int]:
+        """Several binary tasks: 0/1 labels, NaN where missing -> float (N, T)."""
+        labels = y[~np.isnan(y)]
+        if not np.isin(labels, (0.0, 1.0)).all():
+            raise ValueError(
+                f"FNNClassifier takes a 2-D y as several binary tasks (multi-label: 0/1, NaN "
+                f"where a label is missing), but y holds {sorted(set(labels.tolist()))[:5]}. "
+                f"Pass one column of class labels, or 0/1 indicator columns."
+            )
+        if first:
+            self.multilabel_, self.classes_ = True, np.arange(y.shape[1])
+        elif not self.multilabel_ or len(self.classes_) != y.shape[1]:
+            raise ValueError(f"y has shape {y.shape}, unlike the y FNNClassifier was fitted "
+                             f"on. Fit anew with warm_start=False.")
+        return torch.tensor(y, dtype=torch.float32), y.shape[1]
 
     def _encode_targets(self, y: np.ndarray, *, first: bool,
                         classes: Any = None) -> tuple[torch.Tensor, int]:
+        if y.ndim == 2:
+            return self._encode_labels(y, first)
+        if first:
+            self.multilabel_ = False
+        elif self.multilabel_:
+            raise ValueError("y has one column of labels, but FNNClassifier was fitted on "
+                             "several binary tasks. Fit anew with warm_start=False.")
         check_classification_targets(y)
         if first:
             labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
@@ -471,8 +512,10 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Class labels (numbers or strings).
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Class labels (numbers or strings), or several binary tasks: 0/1 columns
+            with NaN where a label is missing (multi-label; the loss skips missing
+            labels, rows without any label are dropped with a warning).
 
         Returns
         -------
@@ -503,26 +546,37 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Logits: shape (n_samples, n_classes), or (n_samples,) log-odds of ``classes_[1]``
-        for two classes."""
+        for two classes; (n_samples, n_tasks) log-odds for several binary tasks."""
         z = self._outputs(X)
+        if self.multilabel_:
+            return z
         return z[:, 1] - z[:, 0] if len(self.classes_) == 2 else z
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities softmax(z), shape (n_samples, n_classes), rows sum to 1."""
+        """Class probabilities softmax(z), shape (n_samples, n_classes), rows sum to 1.
+
+        Several binary tasks: P(y_t = 1) = sigmoid(z_t), shape (n_samples, n_tasks).
+        """
         z = self._outputs(X)
+        if self.multilabel_:
+            return 1.0 / (1.0 + np.exp(-z))
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         return p / p.sum(axis=1, keepdims=True)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Log class probabilities z - logsumexp(z)."""
+        """Log class probabilities z - logsumexp(z) (log sigmoid(z_t) for several tasks)."""
         z = self._outputs(X)
+        if self.multilabel_:
+            return -np.logaddexp(0.0, -z)
         z -= z.max(axis=1, keepdims=True)
         return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
     def predict(self, X: Any) -> np.ndarray:
-        """The most probable class label for each row."""
+        """The most probable class label for each row (0/1 per task for several tasks)."""
         z = self._outputs(X)
+        if self.multilabel_:
+            return (z > 0).astype(np.int64)
         return self.classes_[np.argmax(z, axis=1)]
 
 

@@ -10,16 +10,19 @@ The flow is ``load* -> Table -> split -> Splits(train, valid, test of Dataset)``
     for source in data.suite("quick"):            # named data sets for `fnnlab compare`
         table = source.load()
 
-Files: `dataset.py` (Dataset), `table.py` (Table, from_frame, from_arrays),
+Files: `dataset.py` (Dataset), `table.py` (Table, from_frame, from_arrays,
+target_columns),
 `columns.py` (numeric or categorical: how each feature column's kind is inferred or
 declared), `preprocess.py` (Preprocessor, TargetScaler), `splits.py` (Splits, split,
 from_indices, paper_split), `loaders.py` (load, load_file, load_csv, load_parquet,
-load_npz, load_dir, read_rows), `suites.py` (Source, suite), `messages.py` (how errors
-name columns, rows and values).
+load_npz, load_dir, read_rows), `suites.py` (Source, suite), `labels.py` (labelled_rows:
+which rows and target columns of multi-task data have labels), `messages.py` (how
+errors name columns, rows and values).
 """
 
 from fnnlab.data.columns import KINDS, MAX_CATEGORIES, NON_NUMERIC
 from fnnlab.data.dataset import TASKS, Dataset, Task
+from fnnlab.data.labels import labelled_rows
 from fnnlab.data.loaders import (
     BUNDLED,
     SUFFIXES,
@@ -36,7 +39,7 @@ from fnnlab.data.loaders import (
 from fnnlab.data.preprocess import IMPUTE_STRATEGIES, Preprocessor, TargetScaler
 from fnnlab.data.splits import Splits, from_indices, paper_split, paper_splits_file, split
 from fnnlab.data.suites import SUITES, Source, suite
-from fnnlab.data.table import Table, from_arrays, from_frame
+from fnnlab.data.table import Table, from_arrays, from_frame, target_columns
 
 __all__ = [
     "BUNDLED",
@@ -59,6 +62,7 @@ __all__ = [
     "from_arrays",
     "from_frame",
     "from_indices",
+    "labelled_rows",
     "load",
     "load_csv",
     "load_dir",
@@ -70,4 +74,5 @@ __all__ = [
     "read_rows",
     "split",
     "suite",
+    "target_columns",
 ]
