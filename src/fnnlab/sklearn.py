@@ -13,10 +13,13 @@ trains the network that ``fit(build(FNNSpec(..., method="snn", depth=8)), (X, y)
 likelihood="categorical", seed=0)`` trains, with its weights initialized by
 ``build(spec, seed=0)``.
 
-The estimators do **not** scale their inputs, like scikit-learn's ``MLPClassifier``:
-self-normalizing networks (and every method here) assume standardized features, so
-put a ``StandardScaler`` in front of them in a ``Pipeline``; for a regression target
-far from unit scale, wrap the regressor in ``TransformedTargetRegressor``.
+By default the estimators do **not** scale their inputs, like scikit-learn's
+``MLPClassifier``: self-normalizing networks (and every method here) assume
+standardized features, so put a ``StandardScaler`` in front of them in a
+``Pipeline``, or pass ``scaling="standard"`` (or ``"robust"`` / ``"quantile"`` for
+heavy-tailed features, ``fnnlab.data.scaling``), which fits the scaling on the rows
+given to ``fit``; for a regression target far from unit scale, wrap the regressor in
+``TransformedTargetRegressor``.
 
 References
 ----------
@@ -42,6 +45,7 @@ from sklearn.utils import check_array, check_consistent_length, check_random_sta
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from fnnlab.data.scaling import SCALINGS
 from fnnlab.likelihoods import LIKELIHOODS
 from fnnlab.models import FNNSpec, build
 from fnnlab.training import fit, fit_ensemble
@@ -89,6 +93,7 @@ class _FNNEstimator(BaseEstimator):
         warm_start: bool = False,
         verbose: bool = False,
         ensemble: int = 1,
+        scaling: str = "none",
     ) -> None:
         self.method = method
         self.depth = depth
@@ -111,6 +116,7 @@ class _FNNEstimator(BaseEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.ensemble = ensemble
+        self.scaling = scaling
 
     # -- parameters -------------------------------------------------------------------
 
@@ -136,6 +142,9 @@ class _FNNEstimator(BaseEstimator):
         _check_number(self.lr, f"{name}.lr", positive=True)
         _check_number(self.weight_decay, f"{name}.weight_decay", positive=False)
         _check_number(self.tol, f"{name}.tol", positive=False)
+        if self.scaling not in SCALINGS:
+            raise ValueError(f"{name}.scaling must be one of {', '.join(SCALINGS.names())}, "
+                             f"got {self.scaling!r}.")
 
     def _spec(self, n_features: int, n_outputs: int) -> FNNSpec:
         return FNNSpec(
@@ -171,6 +180,13 @@ class _FNNEstimator(BaseEstimator):
         X, y = self._validate_xy(X, y, reset=first,
                                  ensure_min_samples=1 if incremental else 2)
         X = _dense(X, type(self).__name__)
+        if first:
+            self.scaling_ = SCALINGS.create(self.scaling).fit(X)
+        elif self.scaling_.name != SCALINGS.canonical(self.scaling):
+            raise ValueError(f"{type(self).__name__} was fitted with scaling="
+                             f"{self.scaling_.name!r}, got {self.scaling!r}. Set "
+                             f"warm_start=False (or call fit) to train a new network.")
+        X = self._scaled(X)
         target, n_outputs = self._encode_targets(y, first=first, classes=classes)
         spec = self._spec(self.n_features_in_, n_outputs)
         if first:
@@ -231,6 +247,10 @@ class _FNNEstimator(BaseEstimator):
         self.n_iter_ += len(history)
         return self
 
+    def _scaled(self, X: np.ndarray) -> np.ndarray:
+        """``X`` through the fitted ``scaling_``; "none" returns ``X`` itself, untouched."""
+        return X if self.scaling_.name == "none" else self.scaling_.transform(X)
+
     def _make_optimizer(self, params: Any, lr: float,
                         weight_decay: float = 0.0) -> torch.optim.Optimizer:
         """The optimizer factory handed to ``fit``: one optimizer per fitted network.
@@ -274,8 +294,8 @@ class _FNNEstimator(BaseEstimator):
         """
         check_is_fitted(self)
         _check_frame_columns(X, type(self).__name__)
-        X = _dense(validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=True),
-                   type(self).__name__)
+        X = self._scaled(_dense(validate_data(self, X, reset=False, dtype=np.float64,
+                                              accept_sparse=True), type(self).__name__))
         model = copy.deepcopy(self.model_).double().eval()
         device = next(model.parameters()).device
         # A read-only input (a memory-mapped or broadcast array) is copied: torch cannot
@@ -404,6 +424,11 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         Members trained as one stacked model by :func:`fnnlab.fit_ensemble` (seeds
         ``seed, seed + 1, ...``; early stopping on the ensemble's validation loss);
         ``predict_proba`` averages their probabilities. 1 trains one network.
+    scaling : {"none", "standard", "robust", "quantile"}, default="none"
+        How the features are scaled before the network (``fnnlab.data.scaling``):
+        not at all, z-scores, RealMLP's robust scaling with smooth clipping, or a
+        quantile map to a normal. Fitted on the ``X`` of ``fit`` (the first batch of
+        ``partial_fit``), as a scaler in a ``Pipeline`` would be.
 
     Attributes
     ----------
@@ -426,10 +451,13 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         counting across ``warm_start`` fits and ``partial_fit`` calls).
     n_iter_ : int
         Number of epochs trained.
+    scaling_ : fnnlab.data.Scaling
+        The scaling fitted on the training features.
 
     Notes
     -----
-    Inputs are not standardized; use ``make_pipeline(StandardScaler(), FNNClassifier())``.
+    Inputs are not standardized by default; pass ``scaling="standard"`` or use
+    ``make_pipeline(StandardScaler(), FNNClassifier())``.
     Training runs in float32; predictions run in float64 (Note [float64 predictions]).
     Sparse ``X`` is densified (at most 2**28 cells); a DataFrame column holding text is
     an error that names the column (encode it first, e.g. with a ``ColumnTransformer``).
@@ -597,13 +625,13 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
     ----------
     n_outputs_ : int
         Number of targets.
-    spec_, model_, history_, n_iter_, n_features_in_, feature_names_in_
+    spec_, model_, history_, n_iter_, n_features_in_, feature_names_in_, scaling_
         As in :class:`FNNClassifier`.
 
     Notes
     -----
-    Neither inputs nor targets are standardized; use
-    ``TransformedTargetRegressor(make_pipeline(StandardScaler(), FNNRegressor()),
+    Neither inputs (unless ``scaling`` says so) nor targets are standardized; use
+    ``TransformedTargetRegressor(FNNRegressor(scaling="standard"),
     transformer=StandardScaler())`` for targets far from unit scale.
     """
 
@@ -633,6 +661,7 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
         warm_start: bool = False,
         verbose: bool = False,
         ensemble: int = 1,
+        scaling: str = "none",
     ) -> None:
         super().__init__(
             method=method, depth=depth, width=width, activation=activation, norm=norm,
@@ -640,7 +669,7 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
             lr=lr, weight_decay=weight_decay, epochs=epochs, batch_size=batch_size,
             early_stopping=early_stopping, validation_fraction=validation_fraction, tol=tol,
             random_state=random_state, device=device, warm_start=warm_start, verbose=verbose,
-            ensemble=ensemble,
+            ensemble=ensemble, scaling=scaling,
         )
         self.likelihood = likelihood
 
