@@ -183,3 +183,57 @@ def test_bad_values_and_names():
 def test_base_class_is_abstract():
     with pytest.raises(NotImplementedError):
         Likelihood().loss(torch.zeros(1), torch.zeros(1))
+
+
+def _tasks_with_missing(n=12, t=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, t, generator=g, dtype=torch.float64)
+    y = (torch.rand(n, t, generator=g) < 0.5).double()
+    y[torch.rand(n, t, generator=g) < 0.4] = math.nan
+    return z, y
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_bernoulli_masked_loss_is_the_mean_over_observed_labels_by_hand(smoothing):
+    z, y = _tasks_with_missing()
+    # By hand: -[y log σ(z) + (1 - y) log(1 - σ(z))] over the observed (i, t) only.
+    total, count = 0.0, 0
+    for i in range(z.shape[0]):
+        for t in range(z.shape[1]):
+            if math.isnan(y[i, t]):
+                continue
+            target = float(y[i, t]) * (1 - smoothing) + 0.5 * smoothing
+            p = 1.0 / (1.0 + math.exp(-float(z[i, t])))
+            total -= target * math.log(p) + (1 - target) * math.log(1 - p)
+            count += 1
+    got = Bernoulli(label_smoothing=smoothing).loss(z, y)
+    assert math.isclose(float(got), total / count, rel_tol=1e-12)
+
+
+def test_bernoulli_masked_loss_gives_missing_labels_no_gradient():
+    z, y = _tasks_with_missing()
+    z.requires_grad_(True)
+    Bernoulli().loss(z, y).backward()
+    missing = torch.isnan(y)
+    assert bool((z.grad[missing] == 0).all()) and bool((z.grad[~missing] != 0).all())
+    assert torch.autograd.gradcheck(lambda out: Bernoulli().loss(out, y), (z,))
+    # A batch without any observed label has loss 0, not NaN.
+    assert float(Bernoulli().loss(z.detach(), torch.full_like(y, math.nan))) == 0.0
+
+
+def test_bernoulli_member_losses_of_tasks_equal_each_members_loss():
+    outs, targets = zip(*(_tasks_with_missing(seed=s) for s in range(4)), strict=True)
+    eps = torch.tensor([0.0, 0.1, 0.0, 0.3])
+    got = Bernoulli().member_losses(torch.stack(outs), torch.stack(targets), eps)
+    want = torch.stack([Bernoulli(label_smoothing=float(e)).loss(o, t)
+                        for e, o, t in zip(eps, outs, targets, strict=True)])
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=0)
+
+
+def test_bernoulli_predicts_one_probability_per_task():
+    z, _ = _tasks_with_missing()
+    lik = Bernoulli()
+    torch.testing.assert_close(lik.predict_proba(z), torch.sigmoid(z))
+    assert torch.equal(lik.predict(z), (z > 0).long())
+    assert lik.predict_proba(z[:, :1]).shape == (12, 2)  # one output: [P(0), P(1)]
+    assert resolve(None, torch.zeros(4, 3, dtype=torch.long)).name == "bernoulli"

@@ -61,6 +61,19 @@ def _member_eps(smoothing: Tensor, like: Tensor) -> Tensor:
     return smoothing.to(dtype=like.dtype, device=like.device).view(-1, *([1] * (like.dim() - 1)))
 
 
+def _masked_mean(losses: Tensor, target: Tensor) -> Tensor:
+    """Mean of ``losses`` (..., N, T) over the labels observed in ``target``, per member.
+
+    Note [masked multi-task loss]: a missing label is NaN in the target and its loss
+    entry is already 0; dividing by the number of observed labels (at least 1, so a
+    batch without any gives 0 and no NaN) makes the loss the mean over the labels that
+    were measured, whatever share of them is missing. Returns one value per leading
+    index, (K,) for stacked (K, N, T) losses and (1,) for (N, T).
+    """
+    observed = (~torch.isnan(target)).flatten(-2).sum(-1).clamp_min(1)
+    return losses.flatten(-2).sum(-1).reshape(-1) / observed.reshape(-1).to(losses.dtype)
+
+
 def _match(outputs: Tensor, target: Tensor) -> Tensor:
     """Return ``outputs`` shaped like a 1-D ``target`` when the net has one output."""
     if target.dim() == 1 and outputs.dim() == 2 and outputs.shape[1] == 1:
@@ -212,6 +225,15 @@ class Bernoulli(Likelihood):
     probability, so the gradient σ(z) - y never vanishes on a confidently wrong
     example. The optimum is σ(z*) = P(y = 1 | x).
 
+    Several tasks (Note [masked multi-task loss]): a target of shape (N, T) is T binary
+    tasks, one sigmoid output each, and NaN marks a label that was not observed. The
+    loss is the mean over the observed labels only,
+    Σ_{i,t} m_it ℓ(z_it, y_it) / Σ_{i,t} m_it with m_it = 1 where y_it is observed,
+    so a missing label adds neither loss nor gradient (the SNN paper's Tox21 network:
+    12 sigmoid outputs, Klambauer et al. 2017). ``predict`` and ``predict_proba`` then
+    return (N, T) classes and probabilities P(y_t = 1 | x), as scikit-learn's
+    multi-label classifiers do.
+
     Parameters
     ----------
     label_smoothing : float, default=0.0
@@ -220,10 +242,13 @@ class Bernoulli(Likelihood):
     References
     ----------
     Goodfellow, Bengio, Courville, "Deep Learning", 2016, section 6.2.2.2.
+    Klambauer, Unterthiner, Mayr, Hochreiter, "Self-Normalizing Neural Networks",
+    NeurIPS 2017 (the Tox21 experiment).
     """
 
     task = "classification"
     name = "bernoulli"
+    multi_task = True
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
         if not 0.0 <= label_smoothing < 1.0:
@@ -242,6 +267,8 @@ class Bernoulli(Likelihood):
 
     def loss(self, outputs: Tensor, target: Tensor) -> Tensor:
         target = target.to(outputs.dtype)
+        if target.dim() == 2:
+            return _masked_mean(self._bce(outputs, target, self.label_smoothing), target)[0]
         if self.label_smoothing:
             target = target * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
         return F.binary_cross_entropy_with_logits(_match(outputs, target), target)
@@ -249,21 +276,44 @@ class Bernoulli(Likelihood):
     def member_losses(self, outputs: Tensor, target: Tensor,
                       label_smoothing: Tensor | None = None) -> Tensor | None:
         t = target.to(outputs.dtype)
-        if label_smoothing is not None:
-            eps = _member_eps(label_smoothing, t)
+        eps = (_member_eps(label_smoothing, t) if label_smoothing is not None
+               else self.label_smoothing)
+        if t.dim() == 3:  # (K, N, T): several tasks, missing labels masked
+            return _masked_mean(self._bce(outputs, t, eps), t)
+        if label_smoothing is not None or self.label_smoothing:
             t = t * (1.0 - eps) + 0.5 * eps
-        elif self.label_smoothing:
-            t = t * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
         return _member_mean(F.binary_cross_entropy_with_logits(outputs, t, reduction="none"))
 
+    @staticmethod
+    def _bce(outputs: Tensor, target: Tensor, eps: float | Tensor) -> Tensor:
+        """Per-label BCE of a target with NaN for missing labels (those entries are 0)."""
+        if outputs.shape != target.shape:
+            raise ValueError(
+                f"Model outputs have shape {tuple(outputs.shape)} but the {target.shape[-1]} "
+                f"target columns need {tuple(target.shape)}: one output per task. Build "
+                f"the model with out_features={target.shape[-1]}."
+            )
+        observed = ~torch.isnan(target)
+        t = torch.where(observed, target, torch.zeros((), dtype=target.dtype,
+                                                     device=target.device))
+        if not isinstance(eps, float) or eps:
+            t = t * (1.0 - eps) + 0.5 * eps
+        return F.binary_cross_entropy_with_logits(outputs, t, reduction="none") * observed
+
     def _p1(self, outputs: Tensor) -> Tensor:
+        if outputs.dim() == 2 and outputs.shape[1] > 1:
+            return torch.sigmoid(outputs)  # (N, T): one probability per task
         return torch.sigmoid(outputs.reshape(outputs.shape[0], -1)[:, 0])
 
     def predict(self, outputs: Tensor) -> Tensor:
+        """Class 0 or 1, shape (N,); (N, T) for T tasks."""
         return (self._p1(outputs) > 0.5).long()
 
     def predict_proba(self, outputs: Tensor) -> Tensor:
+        """[P(y = 0), P(y = 1)], shape (N, 2); for T tasks P(y_t = 1), shape (N, T)."""
         p1 = self._p1(outputs)
+        if p1.dim() == 2:
+            return p1
         return torch.stack([1.0 - p1, p1], dim=1)
 
     def combine(self, outputs: Sequence[Tensor]) -> Tensor:
@@ -415,9 +465,10 @@ def resolve(likelihood: str | Likelihood | type[Likelihood] | None, target: Tens
             **options: float) -> Likelihood:
     """Return a :class:`Likelihood` instance for ``likelihood`` (a name, class or instance).
 
-    ``None`` infers it from the target: integer targets -> categorical, floating
-    targets -> gaussian. ``options`` (e.g. ``label_smoothing``) go to the constructor
-    and are rejected for an instance, which was already configured.
+    ``None`` infers it from the target: integer targets -> categorical (bernoulli for
+    an (N, T) matrix of 0/1 labels, T tasks), floating targets -> gaussian.
+    ``options`` (e.g. ``label_smoothing``) go to the constructor and are rejected for
+    an instance, which was already configured.
     """
     if isinstance(likelihood, Likelihood):
         if options:
@@ -431,7 +482,7 @@ def resolve(likelihood: str | Likelihood | type[Likelihood] | None, target: Tens
             likelihood = "gaussian"
         elif target.dtype in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8,
                               torch.bool):
-            likelihood = "categorical"
+            likelihood = "categorical" if target.dim() < 2 else "bernoulli"
         else:
             raise TypeError(f"Cannot infer a likelihood for targets of dtype {target.dtype}.")
     if isinstance(likelihood, str) or isinstance(likelihood, type):

@@ -91,3 +91,9 @@ def test_library_warnings_about_fnnlabs_own_calls_are_quiet():
         warnings.simplefilter("error")
         _quiet_library_warnings()
         assert balanced_accuracy_score([0, 0, 1], [0, 2, 1]) == pytest.approx(0.75)
+
+
+def test_unknown_scaling_is_a_usage_error_listing_the_names(csv, capsys):
+    line = _error(capsys, ["train", str(csv), "--scaling", "robst"])
+    assert line.endswith("argument --scaling: Unknown scaling 'robst'. Did you mean 'robust'? "
+                         "Known scalings: none, quantile, robust, standard.")

@@ -180,3 +180,20 @@ def test_declared_kind_and_non_numeric_reach_the_loader(tmp_path, capsys):
     assert "missing (NaN) feature values in 'a' (1 row)" in capsys.readouterr().err
     assert main([*argv, "--kind", "code=categorical", "--impute", "median"]) == 0
     assert fnnlab.load(tmp_path / "m.pt").spec.in_features > 10  # a, b and one-hot codes
+
+
+@pytest.mark.parametrize("scaling", ["standard", "robust", "quantile", "none"])
+def test_saved_model_predicts_like_the_trained_one_for_each_scaling(csv, tmp_path, scaling):
+    model_path, preds = tmp_path / "m.pt", tmp_path / "preds.csv"
+    assert main(["train", str(csv), "--depth", "1", "--width", "8", "--epochs", "2",
+                 "--scaling", scaling, "--out", str(model_path), "--no-progress"]) == 0
+    extra = fnnlab.training.read(model_path)["extra"]
+    assert extra["preprocessor"].get("scaling", "standard") == scaling
+    assert main(["predict", str(model_path), str(csv), "--out", str(preds)]) == 0
+    # The library path: the same split and scaling, the loaded weights.
+    splits = fnnlab.data.split(fnnlab.data.load(str(csv)), seed=0, scaling=scaling)
+    model = fnnlab.load(model_path).eval()
+    with torch.no_grad():
+        proba = torch.softmax(model(splits.test.X), 1)[:, 1].numpy()
+    result = pd.read_csv(preds)["proba_yes"].to_numpy()[splits.test_index]
+    np.testing.assert_allclose(result, proba, rtol=1e-6, atol=1e-7)

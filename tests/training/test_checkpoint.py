@@ -105,3 +105,34 @@ def test_training_checkpoint_loads_as_model(tmp_path):
 def test_write_is_atomic_rename(tmp_path):
     path = write({"format": "fnnlab", "x": torch.ones(2)}, tmp_path / "sub" / "a.pt")
     assert torch.equal(read(path)["x"], torch.ones(2))
+
+
+def test_long_float_lists_are_stored_as_tensors_and_read_back_unchanged(fnn, tmp_path):
+    # Note [number lists as tensors]
+    numbers = [float(i) / 7 for i in range(300)]
+    extra = {"long": numbers, "short": numbers[:10], "ints": list(range(300)),
+             "nested": [{"q": numbers}], "mixed": [*numbers, "a"]}
+    path = fnnlab.save(fnn, tmp_path / "m.pt", **extra)
+    raw = torch.load(path, weights_only=True)["extra"]
+    assert isinstance(raw["long"]["__fnnlab_float64__"], torch.Tensor)
+    assert raw["short"] == numbers[:10] and raw["ints"] == list(range(300))
+    assert read(path)["extra"] == extra
+
+
+@pytest.mark.parametrize("scaling", ["standard", "robust", "quantile", "none"])
+def test_fitted_scaling_round_trips_through_a_checkpoint_exactly(fnn, tmp_path, scaling):
+    np = pytest.importorskip("numpy")
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.lognormal(0, 3, (400, 5)), columns=list("abcde"))
+    frame["e"] = (frame["e"] > 1).astype(float)  # a 0/1 column
+    pre = fnnlab.data.Preprocessor(scaling=scaling).fit(frame.iloc[:300])
+    path = fnnlab.save(fnn, tmp_path / "m.pt", preprocessor=pre.to_dict())
+    rebuilt = fnnlab.data.Preprocessor.from_dict(read(path)["extra"]["preprocessor"])
+    loaded = fnnlab.load(path).eval()
+    fnn.eval()
+    x_new, x_rebuilt = pre.transform(frame.iloc[300:]), rebuilt.transform(frame.iloc[300:])
+    np.testing.assert_array_equal(x_rebuilt, x_new)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(torch.from_numpy(x_rebuilt)),
+                                   fnn(torch.from_numpy(x_new)), rtol=0, atol=0)

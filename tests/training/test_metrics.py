@@ -92,3 +92,25 @@ def test_task_metrics_are_tabarenas_and_to_error_flips_scores():
     assert to_error("auc", 0.75) == pytest.approx(0.25)
     assert to_error("rmse", 2.5) == 2.5 and to_error("log_loss", 0.3) == 0.3
     np.testing.assert_allclose(to_error("r2", np.array([1.0, 0.2])), [0.0, 0.8])
+
+
+def test_task_metrics_score_each_task_on_its_observed_rows_and_average():
+    from sklearn.metrics import roc_auc_score
+
+    from fnnlab.training.metrics import per_task
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=(40, 3)).astype(float)
+    y[rng.random((40, 3)) < 0.3] = np.nan
+    p = np.clip(0.5 * y + rng.random((40, 3)) * 0.8, 0, 1)
+    p[np.isnan(p)] = 0.5
+    want = [roc_auc_score(y[~np.isnan(y[:, t]), t], p[~np.isnan(y[:, t]), t]) for t in range(3)]
+    np.testing.assert_allclose(per_task("roc_auc", y, None, p), want, rtol=1e-12)
+    assert METRICS.get("auc")(y, (p > 0.5).astype(int), p) == pytest.approx(np.mean(want))
+    acc = [np.mean((p[:, t] > 0.5)[~np.isnan(y[:, t])] == y[~np.isnan(y[:, t]), t])
+           for t in range(3)]
+    np.testing.assert_allclose(per_task("accuracy", y, (p > 0.5).astype(int), p), acc)
+    # A task with one class among its observed rows has no AUC; the mean skips it.
+    y[:, 1] = np.where(np.isnan(y[:, 1]), np.nan, 1.0)
+    assert np.isnan(per_task("roc_auc", y, None, p)[1])
+    assert METRICS.get("roc_auc")(y, p > 0.5, p) == pytest.approx(np.mean([want[0], want[2]]))

@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["jobs", "output_dir", "output_path", "positive_float", "store_path"]
+__all__ = ["jobs", "output_dir", "output_path", "positive_float", "scaling", "store_path"]
 
 
 def positive_float(text: str) -> float:
@@ -67,6 +67,17 @@ def store_path(text: str) -> str:
         raise argparse.ArgumentTypeError(f"the folder of {text}, {folder}, does not exist; "
                                          f"create it first (mkdir -p {folder})")
     return output_path(text)
+
+
+def scaling(text: str) -> str:
+    """A name of ``fnnlab.data.SCALINGS`` (how numeric feature columns are scaled)."""
+    from fnnlab.data.scaling import SCALINGS
+
+    try:
+        return SCALINGS.canonical(text)
+    except ValueError as error:
+        # The registry's message without its last sentence, which offers classes.
+        raise argparse.ArgumentTypeError(str(error).split(" Pass one of")[0]) from None
 
 
 def _check_writable_folder(folder: Path, text: str) -> None:

@@ -15,6 +15,11 @@ class labels, the fitted :class:`~fnnlab.data.Preprocessor` (``preprocessor.to_d
 and, for regression, the :class:`~fnnlab.data.TargetScaler`, so ``fnnlab predict`` can
 score raw rows.
 
+``--scaling`` picks how numeric features are scaled (``fnnlab.data.scaling``):
+``standard`` z-scores (the default), or ``robust`` / ``quantile`` for heavy-tailed
+features such as Tox21's RDKit descriptors; ``none`` leaves them as they are. The
+scaling is fitted on the training rows and stored, fitted, in the checkpoint.
+
 Regression targets are standardized with the training mean and standard deviation
 before training (gaussian and laplace likelihoods): the network learns t = (y - mean) /
 std, whatever the units of y, and predictions and the printed test scores are mapped
@@ -30,7 +35,7 @@ import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from fnnlab.cli.args import output_path, positive_float
+from fnnlab.cli.args import output_path, positive_float, scaling
 
 if TYPE_CHECKING:
     from fnnlab.data import Table
@@ -97,6 +102,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--impute", default=None, choices=("mean", "median", "most_frequent"),
                    help="fill missing feature values with this training statistic "
                         "(default: missing values are an error)")
+    p.add_argument("--scaling", default="standard", type=scaling,
+                   help="how numeric features are scaled, fitted on the training rows: "
+                        "standard (z-scores, default), robust (RealMLP's median/quartile "
+                        "scaling with smooth clipping), quantile (to a normal), none; "
+                        "robust or quantile for heavy-tailed features")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: when stderr is a terminal)")
     return p
@@ -119,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     table = data.load(args.data, target=args.target, kinds=_kinds(args.kind),
                       non_numeric=args.non_numeric)
     splits = data.split(table, valid=args.valid, test=args.test, seed=args.seed,
-                        impute=args.impute)
+                        impute=args.impute, scaling=args.scaling)
     _check_likelihood(args.likelihood, table)
     likelihood = resolve(args.likelihood, splits.train.y)
     target_scaler = (data.TargetScaler().fit(splits.train.y)

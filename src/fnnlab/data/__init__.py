@@ -12,14 +12,17 @@ The flow is ``load* -> Table -> split -> Splits(train, valid, test of Dataset)``
 
 Files: `dataset.py` (Dataset), `table.py` (Table, from_frame, from_arrays),
 `columns.py` (numeric or categorical: how each feature column's kind is inferred or
-declared), `preprocess.py` (Preprocessor, TargetScaler), `splits.py` (Splits, split,
+declared), `preprocess.py` (Preprocessor, TargetScaler), `scaling.py` (SCALINGS: how
+numeric columns are scaled, by name), `splits.py` (Splits, split,
 from_indices, paper_split), `loaders.py` (load, load_file, load_csv, load_parquet,
-load_npz, load_dir, read_rows), `suites.py` (Source, suite), `messages.py` (how errors
-name columns, rows and values).
+load_npz, load_dir, read_rows), `suites.py` (Source, suite), `labels.py` (labelled_rows:
+which rows and target columns of multi-task data have labels), `messages.py` (how
+errors name columns, rows and values).
 """
 
 from fnnlab.data.columns import KINDS, MAX_CATEGORIES, NON_NUMERIC
 from fnnlab.data.dataset import TASKS, Dataset, Task
+from fnnlab.data.labels import labelled_rows
 from fnnlab.data.loaders import (
     BUNDLED,
     SUFFIXES,
@@ -34,6 +37,7 @@ from fnnlab.data.loaders import (
     read_rows,
 )
 from fnnlab.data.preprocess import IMPUTE_STRATEGIES, Preprocessor, TargetScaler
+from fnnlab.data.scaling import SCALINGS, Scaling
 from fnnlab.data.splits import Splits, from_indices, paper_split, paper_splits_file, split
 from fnnlab.data.suites import SUITES, Source, suite
 from fnnlab.data.table import Table, from_arrays, from_frame
@@ -44,11 +48,13 @@ __all__ = [
     "KINDS",
     "MAX_CATEGORIES",
     "NON_NUMERIC",
+    "SCALINGS",
     "SUFFIXES",
     "SUITES",
     "TASKS",
     "Dataset",
     "Preprocessor",
+    "Scaling",
     "Source",
     "Splits",
     "Table",
@@ -59,6 +65,7 @@ __all__ = [
     "from_arrays",
     "from_frame",
     "from_indices",
+    "labelled_rows",
     "load",
     "load_csv",
     "load_dir",

@@ -1,9 +1,11 @@
 """Feature and target preprocessing, fitted on the training split only.
 
-`Preprocessor` standardizes numeric feature columns, z = (x - mean_train) /
-std_train (LeCun et al. 1998, "Efficient BackProp": zero-mean, unit-variance
-inputs condition the first layer's Hessian; SELU networks assume it for their
-fixed point, Klambauer et al. 2017), and one-hot encodes categorical ones.
+`Preprocessor` scales numeric feature columns, by default standardizing them, z =
+(x - mean_train) / std_train (LeCun et al. 1998, "Efficient BackProp": zero-mean,
+unit-variance inputs condition the first layer's Hessian; SELU networks assume it
+for their fixed point, Klambauer et al. 2017), or with another scaling of
+`fnnlab.data.scaling.SCALINGS` ("robust", "quantile", "none" for heavy-tailed or
+pre-scaled features), and one-hot encodes categorical ones.
 `TargetScaler` standardizes regression targets the same way, so a network
 initialized for unit-scale outputs meets unit-scale targets, and maps its
 predictions back to the original units.
@@ -15,16 +17,11 @@ the transform is implemented once, here. The results equal scikit-learn's
 ``SimpleImputer`` (the tests check it), whose conventions they follow.
 
 Note [train-only statistics]
-    Means, standard deviations, imputation values and category lists come from
-    the training rows alone, so nothing about the validation or test rows leaks
-    into the features a model is selected or scored on.
+    Means, standard deviations, quantiles, imputation values and category lists
+    come from the training rows alone, so nothing about the validation or test
+    rows leaks into the features a model is selected or scored on.
 
-Note [constant columns]
-    A column whose variance is within the rounding error of the two-pass
-    variance algorithm, var <= n eps var + (n eps mean)^2 (Chan, Golub and
-    LeVeque 1983, "Algorithms for computing the sample variance"; the bound
-    scikit-learn's StandardScaler uses), gets scale 1 instead of its standard
-    deviation: it is only centered, z = x - mean, and never divided by ~0.
+Note [constant columns] lives in `fnnlab.data.scaling`.
 """
 
 from __future__ import annotations
@@ -39,6 +36,7 @@ import torch
 
 from fnnlab.data.columns import KINDS, Kind, infer_kind, numbers
 from fnnlab.data.messages import counts, names
+from fnnlab.data.scaling import SCALINGS, Scaling, from_parameters, mean_and_scale
 
 IMPUTE_STRATEGIES: tuple[str, ...] = ("mean", "median", "most_frequent")
 # Largest magnitude standardized: the variance sums squares, and n squares of 1e150
@@ -47,10 +45,11 @@ MAX_MAGNITUDE = 1e150
 
 
 class Preprocessor:
-    """Standardize numeric columns and one-hot encode categorical ones.
+    """Scale numeric columns and one-hot encode categorical ones.
 
-    numeric:      z = (x - mean) / std       (std = 1 for a constant column, so z = x - mean;
-                                              Note [constant columns])
+    numeric:      z = (x - mean) / std       (``scaling="standard"``; std = 1 for a constant
+                                              column, so z = x - mean; Note [constant
+                                              columns]), or another `SCALINGS` entry
     categorical:  one 0/1 column per category seen in training, in sorted order; an
                   unseen category encodes as all zeros
 
@@ -69,13 +68,20 @@ class Preprocessor:
         error.
     name : str, default="data"
         Data set name for error messages.
+    scaling : {"standard", "robust", "quantile", "none"}, default="standard"
+        How numeric columns are scaled (`fnnlab.data.scaling`): standardized,
+        RealMLP's robust scaling with smooth clipping, quantile-mapped to a normal,
+        or left as they are.
 
     Attributes
     ----------
     feature_names_out_ : tuple of str
         Names of the output columns (``"color_red"`` for a one-hot column).
+    scaling_ : Scaling
+        The scaling fitted on the training rows' numeric columns, in input order.
     mean_, scale_ : dict of str to float
-        Training mean and standard deviation (population, ddof=0) of each numeric column.
+        Training mean and standard deviation (population, ddof=0) of each numeric
+        column; only with ``scaling="standard"``.
     categories_ : dict of str to tuple of str
         Categories seen in training, sorted, of each categorical column.
     fill_ : dict of str to float or str
@@ -87,6 +93,7 @@ class Preprocessor:
         kinds: Mapping[str, Kind] | None = None,
         impute: str | None = None,
         name: str = "data",
+        scaling: str = "standard",
     ) -> None:
         if impute is not None and impute not in IMPUTE_STRATEGIES:
             raise ValueError(
@@ -95,9 +102,11 @@ class Preprocessor:
         self.kinds = None if kinds is None else dict(kinds)
         self.impute = impute
         self.name = name
+        self.scaling = SCALINGS.canonical(scaling)
 
     def __repr__(self) -> str:
-        return f"Preprocessor(impute={self.impute!r}, name={self.name!r})"
+        scaling = "" if self.scaling == "standard" else f", scaling={self.scaling!r}"
+        return f"Preprocessor(impute={self.impute!r}, name={self.name!r}{scaling})"
 
     def check(self, X: pd.DataFrame) -> None:
         """Raise if ``X`` lacks a column or holds values the preprocessor cannot take.
@@ -171,8 +180,7 @@ class Preprocessor:
             raise ValueError(f"Data set {self.name!r}: cannot fit the preprocessing on 0 rows.")
         columns = self._coerce(X)
         fill: dict[str, float | str] = {}
-        mean: dict[str, float] = {}
-        scale: dict[str, float] = {}
+        numeric: dict[str, np.ndarray] = {}
         categories: dict[str, tuple[str, ...]] = {}
         for column, kind in kinds.items():
             values = columns[column]
@@ -187,13 +195,13 @@ class Preprocessor:
                 fill[column] = _statistic(observed, strategy)
                 values = _filled(values, fill[column])
             if kind == "numeric":
-                mean[column], scale[column] = _mean_and_scale(values)
+                numeric[column] = values
             else:
                 categories[column] = tuple(str(c) for c in np.unique(values.astype(str)))
-        self.fill_, self.mean_, self.scale_, self.categories_ = fill, mean, scale, categories
-        self.feature_names_out_ = tuple(mean) + tuple(
-            f"{column}_{category}" for column, cats in categories.items() for category in cats
-        )
+        matrix = (np.column_stack(list(numeric.values())) if numeric
+                  else np.zeros((len(X), 0)))
+        self._set_fitted(tuple(numeric), SCALINGS.create(self.scaling).fit(matrix), fill,
+                         categories)
         return self
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
@@ -203,11 +211,9 @@ class Preprocessor:
         columns = self._coerce(X)
         fill = self.fill_
         blocks = []
-        if self.mean_:
-            numeric = np.column_stack([_filled(columns[c], fill.get(c)) for c in self.mean_])
-            mean = np.array(list(self.mean_.values()))
-            scale = np.array(list(self.scale_.values()))
-            blocks.append((numeric - mean) / scale)  # (N, n_numeric)
+        if self._numeric:
+            numeric = np.column_stack([_filled(columns[c], fill.get(c)) for c in self._numeric])
+            blocks.append(self.scaling_.transform(numeric))  # (N, n_numeric)
         for column, cats in self.categories_.items():
             codes = pd.Index(cats).get_indexer(
                 _filled(columns[column], fill.get(column)))  # -1: unseen category
@@ -226,28 +232,37 @@ class Preprocessor:
     def to_dict(self) -> dict[str, Any]:
         """The fitted state as JSON-safe plain values (lists, floats, strings, None).
 
-        One record per input column, in input order::
+        One record per input column, in input order, a numeric one with its
+        scaling's parameters (`Scaling.fields`: ``mean`` and ``scale``; ``center``
+        and ``factor`` for "robust"; the list ``quantiles`` for "quantile")::
 
             {"name": "toy", "impute": None, "columns": [
                 {"name": "a", "kind": "numeric", "mean": 3.1, "scale": 9.8, "fill": None},
                 {"name": "color", "kind": "categorical", "categories": ["green", "red"],
                  "fill": None}]}
 
+        A ``"scaling"`` key names the scaling unless it is "standard", so the dict
+        of a standardizing preprocessor is the one fnnlab wrote before scalings
+        could be chosen, and old checkpoints load as "standard".
         ``Preprocessor.from_dict(p.to_dict())`` transforms exactly like ``p``.
         """
         self._check_fitted()
+        position = {column: j for j, column in enumerate(self._numeric)}
         records = []
         for column, kind in self.kinds.items():
             record: dict[str, Any] = {"name": column, "kind": kind}
             if kind == "numeric":
-                record["mean"] = float(self.mean_[column])
-                record["scale"] = float(self.scale_[column])
+                for field, values in self.scaling_.parameters_.items():
+                    record[field] = values[position[column]].tolist()
             else:
                 record["categories"] = list(self.categories_[column])
             fill = self.fill_.get(column)
             record["fill"] = fill if fill is None or isinstance(fill, str) else float(fill)
             records.append(record)
-        return {"name": self.name, "impute": self.impute, "columns": records}
+        state = {"name": self.name, "impute": self.impute, "columns": records}
+        if self.scaling != "standard":
+            state["scaling"] = self.scaling
+        return state
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Preprocessor:
@@ -256,37 +271,57 @@ class Preprocessor:
         Raises
         ------
         ValueError
-            On a missing or unknown key, or a value of the wrong kind.
+            On a missing or unknown key, an unknown scaling, or a value of the wrong kind.
         """
-        _check_keys(d, {"name", "impute", "columns"}, "Preprocessor.from_dict")
-        pre = cls(impute=d["impute"], name=d["name"])
-        pre.kinds, pre.fill_, pre.mean_, pre.scale_, pre.categories_ = {}, {}, {}, {}, {}
+        where = "Preprocessor.from_dict"
+        optional = {"scaling"} if isinstance(d, Mapping) and "scaling" in d else set()
+        _check_keys(d, {"name", "impute", "columns"} | optional, where)
+        pre = cls(impute=d["impute"], name=d["name"], scaling=d.get("scaling", "standard"))
+        fields = SCALINGS.get(pre.scaling).fields
+        kinds: dict[str, Kind] = {}
+        fill: dict[str, float | str] = {}
+        parameters: dict[str, list[Any]] = {field: [] for field in fields}
+        categories: dict[str, tuple[str, ...]] = {}
         for i, record in enumerate(d["columns"]):
-            where = f"Preprocessor.from_dict: columns[{i}]"
+            at = f"{where}: columns[{i}]"
             kind = record.get("kind") if isinstance(record, Mapping) else None
             if kind not in KINDS:
-                raise ValueError(f"{where} must be a dict with 'kind' in {KINDS}, got {record!r}.")
-            fields = {"mean", "scale"} if kind == "numeric" else {"categories"}
-            _check_keys(record, {"name", "kind", "fill"} | fields, where)
+                raise ValueError(f"{at} must be a dict with 'kind' in {KINDS}, got {record!r}.")
+            own = set(fields) if kind == "numeric" else {"categories"}
+            _check_keys(record, {"name", "kind", "fill"} | own, at)
             column = str(record["name"])
-            pre.kinds[column] = kind
+            kinds[column] = kind
             if kind == "numeric":
-                pre.mean_[column] = float(record["mean"])
-                pre.scale_[column] = float(record["scale"])
-                if not (np.isfinite(pre.mean_[column]) and pre.scale_[column] > 0):
-                    raise ValueError(f"{where}: mean must be finite and scale positive, got "
-                                     f"{record['mean']!r} and {record['scale']!r}.")
+                for field in fields:
+                    parameters[field].append(record[field])
             else:
-                pre.categories_[column] = tuple(str(c) for c in record["categories"])
+                categories[column] = tuple(str(c) for c in record["categories"])
             if record["fill"] is not None:
-                pre.fill_[column] = (float if kind == "numeric" else str)(record["fill"])
-        if pre.fill_ and pre.impute is None:
-            raise ValueError("Preprocessor.from_dict: columns have fill values but impute is "
-                             "None; the dict was not written by Preprocessor.to_dict.")
-        pre.feature_names_out_ = tuple(pre.mean_) + tuple(
-            f"{column}_{category}" for column, cats in pre.categories_.items() for category in cats
-        )
+                fill[column] = (float if kind == "numeric" else str)(record["fill"])
+        if fill and pre.impute is None:
+            raise ValueError(f"{where}: columns have fill values but impute is None; the "
+                             f"dict was not written by Preprocessor.to_dict.")
+        numeric = tuple(c for c, kind in kinds.items() if kind == "numeric")
+        try:
+            scaling = from_parameters(pre.scaling, parameters, len(numeric))
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+        pre.kinds = kinds
+        pre._set_fitted(numeric, scaling, fill, categories)
         return pre
+
+    def _set_fitted(self, numeric: tuple[str, ...], scaling: Scaling,
+                    fill: dict[str, float | str],
+                    categories: dict[str, tuple[str, ...]]) -> None:
+        """Store the fitted state (shared by `fit` and `from_dict`)."""
+        self._numeric, self.scaling_, self.fill_, self.categories_ = (
+            numeric, scaling, fill, categories)
+        if self.scaling == "standard":
+            self.mean_ = dict(zip(numeric, scaling.parameters_["mean"].tolist(), strict=True))
+            self.scale_ = dict(zip(numeric, scaling.parameters_["scale"].tolist(), strict=True))
+        self.feature_names_out_ = numeric + tuple(
+            f"{column}_{category}" for column, cats in categories.items() for category in cats
+        )
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "feature_names_out_"):
@@ -350,7 +385,7 @@ class TargetScaler:
                 f"got shape {values.shape}"
                 f"{'' if np.isfinite(values).all() else ' with NaN or inf values'}."
             )
-        stats = [_mean_and_scale(column) for column in values.reshape(len(values), -1).T]
+        stats = [mean_and_scale(column) for column in values.reshape(len(values), -1).T]
         shape = values.shape[1:]
         self.mean_ = np.array([m for m, _ in stats]).reshape(shape)
         self.scale_ = np.array([s for _, s in stats]).reshape(shape)
@@ -394,15 +429,6 @@ class TargetScaler:
                 f"of shape {tuple(y.shape)}."
             )
         return torch.from_numpy(self.mean_), torch.from_numpy(self.scale_)
-
-
-def _mean_and_scale(values: np.ndarray) -> tuple[float, float]:
-    """Mean and population standard deviation of finite ``values`` (Note [constant columns])."""
-    mean = float(values.mean())
-    var = float(((values - mean) ** 2).mean())  # two-pass variance
-    n, eps = len(values), np.finfo(np.float64).eps
-    constant = var <= n * eps * var + (n * mean * eps) ** 2
-    return mean, 1.0 if constant else float(np.sqrt(var))
 
 
 def _statistic(observed: np.ndarray, strategy: str) -> float | str:

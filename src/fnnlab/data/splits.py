@@ -97,6 +97,7 @@ def split(
     seed: int = 0,
     stratify: bool = True,
     impute: str | None = None,
+    scaling: str = "standard",
 ) -> Splits:
     """Split a data set at random into train / valid / test and preprocess it.
 
@@ -117,6 +118,9 @@ def split(
         Stratify by class (classification only).
     impute : {"mean", "median", "most_frequent"} or None
         Missing-value strategy of the `Preprocessor`; None makes NaN an error.
+    scaling : {"standard", "robust", "quantile", "none"}, default="standard"
+        How the `Preprocessor` scales numeric columns (`fnnlab.data.scaling`),
+        fitted on the training part only.
 
     Raises
     ------
@@ -151,7 +155,7 @@ def split(
     n_test, n_valid = _ceil(test * n), _ceil(valid * n)
     rest, test_index = _carve(table, rows, n_test, labels, rng)
     train_index, valid_index = _carve(table, rest, n_valid, labels, rng)
-    return _build(table, train_index, valid_index, test_index, impute)
+    return _build(table, train_index, valid_index, test_index, impute, scaling)
 
 
 def from_indices(
@@ -163,6 +167,7 @@ def from_indices(
     seed: int = 0,
     stratify: bool = True,
     impute: str | None = None,
+    scaling: str = "standard",
 ) -> Splits:
     """Build `Splits` from explicit row positions.
 
@@ -174,7 +179,7 @@ def from_indices(
     valid : float or array-like of int, default=0.15
         A fraction of the training rows to hold out as validation set (seeded,
         stratified for classification), or explicit validation rows.
-    seed, stratify, impute
+    seed, stratify, impute, scaling
         As in `split`.
     """
     table = _as_table(data)
@@ -194,7 +199,7 @@ def from_indices(
         valid_index = _positions(valid, n, "valid")
         _check_disjoint(train_index, valid_index, "train", "valid")
         _check_disjoint(valid_index, test_index, "valid", "test")
-    return _build(table, train_index, valid_index, test_index, impute)
+    return _build(table, train_index, valid_index, test_index, impute, scaling)
 
 
 def paper_split(
@@ -204,6 +209,7 @@ def paper_split(
     valid: float = 0.15,
     seed: int = 0,
     impute: str | None = None,
+    scaling: str = "standard",
 ) -> Splits:
     """Split a UCI-collection CSV the way the SNN paper did.
 
@@ -250,7 +256,8 @@ def paper_split(
             raise ValueError(f"fold must be an integer in 0..{len(folds) - 1} for "
                              f"{splits_file.name}, got {fold!r}.")
         train, test = folds[fold]["train"], folds[fold]["test"]
-    return from_indices(table, train, test, valid=valid, seed=seed, impute=impute)
+    return from_indices(table, train, test, valid=valid, seed=seed, impute=impute,
+                        scaling=scaling)
 
 
 def paper_splits_file(path: str | Path) -> Path:
@@ -371,10 +378,10 @@ def _positions(index: Any, n: int, part: str) -> np.ndarray:
 
 def _build(
     table: Table, train_index: np.ndarray, valid_index: np.ndarray, test_index: np.ndarray,
-    impute: str | None,
+    impute: str | None, scaling: str,
 ) -> Splits:
     features = table.X
-    preprocessor = Preprocessor(table.kinds, impute=impute, name=table.name)
+    preprocessor = Preprocessor(table.kinds, impute=impute, name=table.name, scaling=scaling)
     preprocessor.check(features)  # all rows, so the message counts every bad value
     preprocessor.fit(features.iloc[train_index])  # Note [train-only statistics]
     y = table.y

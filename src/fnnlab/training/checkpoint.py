@@ -21,6 +21,15 @@ mid-write leaves either the old file or the new one, never a torn one. Reading u
 ``torch.load(weights_only=True)``, whose unpickler only builds tensors and plain
 containers: a file tampered to contain any other pickled object is refused instead of
 running its code.
+
+Note [number lists as tensors]
+    ``weights_only`` unpickles Python floats one by one in pure Python (about 4 us
+    each), so a fitted quantile scaling of Tox21's 1238 columns (1.2 million
+    quantiles in ``extra["preprocessor"]``) took 5 s to read. `write` therefore stores
+    every list of at least 256 floats as a float64 tensor wrapped in
+    ``{"__fnnlab_float64__": tensor}``, and `read` turns it back into the same list
+    (float64 holds a Python float exactly), so callers see the payload they wrote
+    and reading takes a fraction of a second.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ import os
 import pickle
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +49,9 @@ __all__ = ["load", "read", "save", "write"]
 _FORMAT = "fnnlab"
 _VERSION = 1
 _PLAIN = (str, int, float, bool, type(None), torch.Tensor, torch.Size)
+# Note [number lists as tensors]: the marker key, and the shortest list worth a tensor.
+_PACKED = "__fnnlab_float64__"
+_MIN_PACKED = 256
 
 
 def _check_plain(value: Any, where: str) -> None:
@@ -61,12 +74,13 @@ def _check_plain(value: Any, where: str) -> None:
 def write(payload: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write ``payload`` to ``path`` atomically (temporary file + ``os.replace``)."""
     path = Path(path)
-    _check_plain(payload, "payload")
+    packed = _walk(payload, _packed)
+    _check_plain(packed, "payload")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
+            torch.save(packed, handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -163,7 +177,7 @@ def read(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
             f"{str(path)!r} is not a fnnlab checkpoint (no 'format': 'fnnlab' entry). Save "
             f"models with fnnlab.save."
         )
-    return payload
+    return _walk(payload, _unpacked)
 
 
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> torch.nn.Module:
@@ -198,6 +212,42 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> t
     _check_weights(model.state_dict(), state, path)
     model.load_state_dict(state)
     return model.to(map_location)
+
+
+def _walk(value: Any, replace: Callable[[Any], Any]) -> Any:
+    """``value`` with every part for which ``replace`` returns non-None replaced by it.
+
+    Containers in which nothing was replaced are returned as they are (an
+    ``OrderedDict`` state dict keeps its type and metadata).
+    """
+    new = replace(value)
+    if new is not None:
+        return new
+    if isinstance(value, dict):
+        items = {key: _walk(item, replace) for key, item in value.items()}
+        changed = any(items[key] is not item for key, item in value.items())
+        return items if changed else value
+    if type(value) in (list, tuple):
+        parts = [_walk(item, replace) for item in value]
+        changed = any(new is not old for new, old in zip(parts, value, strict=True))
+        return type(value)(parts) if changed else value
+    return value
+
+
+def _packed(value: Any) -> dict[str, torch.Tensor] | None:
+    """A list of >= 256 floats as a tagged float64 tensor (Note [number lists as tensors])."""
+    if (type(value) is list and len(value) >= _MIN_PACKED
+            and all(type(item) is float for item in value)):
+        return {_PACKED: torch.tensor(value, dtype=torch.float64)}
+    return None
+
+
+def _unpacked(value: Any) -> list[float] | None:
+    """A tagged tensor of `_packed` back as its list of floats."""
+    if (isinstance(value, dict) and len(value) == 1
+            and isinstance(value.get(_PACKED), torch.Tensor)):
+        return value[_PACKED].tolist()
+    return None
 
 
 def _check_weights(expected: dict[str, Any], found: dict[str, Any],

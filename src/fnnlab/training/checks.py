@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from fnnlab.data.labels import labelled_rows
 from fnnlab.likelihoods import Likelihood, resolve
 from fnnlab.training.inputs import as_xy
 from fnnlab.training.metrics import METRICS, default_metrics
@@ -50,7 +51,9 @@ def _n_targets(y: Tensor) -> int:
 def check_outputs(model: nn.Module, x: Tensor, lik: Likelihood, y: Tensor,
                    n_classes: int | None) -> None:
     """One side-effect-free forward pass (eval mode) to check the output width."""
-    need = lik.n_outputs(n_classes if lik.task == "classification" else _n_targets(y))
+    tasks = lik.task == "classification" and y.dim() == 2  # one output per binary task
+    need = y.shape[1] if tasks else lik.n_outputs(
+        n_classes if lik.task == "classification" else _n_targets(y))
     was_training = model.training
     model.eval()
     try:
@@ -60,7 +63,7 @@ def check_outputs(model: nn.Module, x: Tensor, lik: Likelihood, y: Tensor,
         model.train(was_training)
     got = 1 if out.dim() == 1 else out.shape[-1]
     if got != need:
-        what = (f"{n_classes} classes" if lik.task == "classification"
+        what = (f"{n_classes} classes" if lik.task == "classification" and not tasks
                 else f"{_n_targets(y)} target column(s)")
         hint = " Use likelihood='bernoulli' for one output." if lik.name == "categorical" else ""
         hint = " Use likelihood='categorical' for one output per class." if (
@@ -71,7 +74,34 @@ def check_outputs(model: nn.Module, x: Tensor, lik: Likelihood, y: Tensor,
         )
 
 
+def _prepare_tasks(lik: Likelihood, y: Tensor, what: str) -> Tensor:
+    """Several binary tasks, (N, T) with NaN for a missing label, for a multi-task likelihood."""
+    if not getattr(lik, "multi_task", False):
+        raise ValueError(
+            f"{what} y has {y.shape[1]} target columns, but the {lik.name} likelihood takes "
+            f"one class label per row. Several classification targets are binary tasks with "
+            f"one sigmoid output each: pass likelihood='bernoulli' (a categorical head per "
+            f"task is not supported)."
+        )
+    y = y.float()
+    labels = y[~torch.isnan(y)]
+    if not bool(((labels == 0) | (labels == 1)).all()):
+        raise ValueError(
+            f"{what} y holds values other than 0, 1 and NaN (a missing label); each of its "
+            f"{y.shape[1]} target columns must be a binary task with 0/1 labels."
+        )
+    return lik.prepare_target(y)
+
+
 def _prepare_target(lik: Likelihood, y: Tensor, what: str) -> Tensor:
+    if lik.task == "classification" and y.dim() == 2:
+        return _prepare_tasks(lik, y, what)
+    if y.dtype.is_floating_point and bool(torch.isnan(y).any()):
+        raise ValueError(
+            f"{what} y has {int(torch.isnan(y).sum())} missing (NaN) values. Only several "
+            f"binary target columns with likelihood='bernoulli' may miss labels (the loss "
+            f"skips them); for the {lik.name} likelihood impute or drop those rows."
+        )
     if lik.task == "classification":
         if y.dtype.is_floating_point:
             if not torch.equal(y, y.round()):
@@ -105,9 +135,25 @@ def prepare_data(x: Tensor, y: Tensor, n_classes: int | None, valid: Any,
     return y, xv, yv, n_classes
 
 
-def check_metrics(metrics: Sequence[str] | None, lik: Likelihood) -> tuple[str, ...]:
+def _labelled(x: Tensor, y: Tensor, what: str) -> tuple[Tensor, Tensor]:
+    """Drop the training rows of a target matrix without any observed label (warned).
+
+    Validation rows without a label are kept: the loss and the metrics skip them.
+    """
+    if y.dim() != 2 or not y.dtype.is_floating_point or not bool(torch.isnan(y).any()):
+        return x, y
+    keep = labelled_rows((~torch.isnan(y)).cpu().numpy(),
+                         [f"y[:, {t}]" for t in range(y.shape[1])], what, stacklevel=5)
+    if keep.all():
+        return x, y
+    rows = torch.from_numpy(keep).to(y.device)
+    return x[rows], y[rows]
+
+
+def check_metrics(metrics: Sequence[str] | None, lik: Likelihood,
+                  n_tasks: int = 1) -> tuple[str, ...]:
     """The metrics to log (the task's defaults for None), each checked against the task."""
-    metrics = tuple(default_metrics(lik.task) if metrics is None else metrics)
+    metrics = tuple(default_metrics(lik.task, n_tasks) if metrics is None else metrics)
     for name in metrics:
         METRICS.canonical(name)
         if lik.task != "classification" and name in ("accuracy", "balanced_accuracy",
@@ -143,10 +189,15 @@ def load_data(train: Any, valid: Any, configs: Sequence[Any], device: torch.devi
     trained on this data; the first decides the metrics and the target form.
     """
     x, y, n_classes = as_xy(train, "train")
-    liks = [resolve(c.likelihood, y, **({"label_smoothing": c.label_smoothing}
-                                        if c.label_smoothing else {})) for c in configs]
+    x, y = _labelled(x, y, "train")
+    # A classification Dataset's float target matrix: several binary tasks.
+    default = "bernoulli" if y.dim() == 2 and y.dtype.is_floating_point and n_classes else None
+    liks = [resolve(default if c.likelihood is None else c.likelihood, y,
+                    **({"label_smoothing": c.label_smoothing} if c.label_smoothing else {}))
+            for c in configs]
     y, xv, yv, n_classes = prepare_data(x, y, n_classes, valid, liks[0])
-    metrics = check_metrics(configs[0].metrics, liks[0])
+    tasks = y.shape[1] if liks[0].task == "classification" and y.dim() == 2 else 1
+    metrics = check_metrics(configs[0].metrics, liks[0], tasks)
     if xv is not None:
         xv, yv = xv.to(device), yv.to(device)
     return TrainingData(x.to(device), y.to(device), xv, yv, n_classes, liks, metrics)

@@ -3,7 +3,9 @@
 ``fit`` accepts a :class:`fnnlab.data.Dataset` (anything with ``X`` and ``y``
 attributes) or a pair ``(X, y)`` of arrays, tensors, DataFrames or Series. Features
 become float32 (N, F); integer targets stay integer (class codes), floating targets
-become float32.
+become float32. A floating target matrix (N, T) may hold NaN: missing labels of
+several binary tasks, which only the bernoulli likelihood accepts (it masks them;
+``fnnlab.training.checks`` says so for the others).
 """
 
 from __future__ import annotations
@@ -83,8 +85,10 @@ def as_xy(data: Any, what: str = "train") -> tuple[Tensor, Tensor, int | None]:
         raise ValueError(f"{what} is empty (0 rows).")
     if t.dtype.is_floating_point:
         t = t.float()
-        if not torch.isfinite(t).all():
-            raise ValueError(f"{what} y contains {int((~torch.isfinite(t)).sum())} NaN/inf values.")
+        # NaN in a target matrix marks a missing label (checked against the likelihood).
+        bad = torch.isinf(t) if t.dim() == 2 else ~torch.isfinite(t)
+        if bad.any():
+            raise ValueError(f"{what} y contains {int(bad.sum())} NaN/inf values.")
     else:
         t = t.long()
         if (t < 0).any():

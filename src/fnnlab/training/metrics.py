@@ -18,6 +18,12 @@ rmse               root mean squared error, sqrt(mse)              y_pred
 r2                 1 - SS_res / SS_tot (coefficient of determination) y_pred
 =================  ==============================================  ==========
 
+Several binary tasks (a target matrix (N, T) with NaN where a label is missing, the
+bernoulli likelihood's multi-task form): ``y_true`` and ``y_pred`` are (N, T) and
+``y_proba`` holds P(y_t = 1), (N, T). The classification metrics then score each task
+on its observed rows and return the mean over the tasks (the Tox21 convention: mean
+ROC AUC over the 12 assays); :func:`per_task` returns the T values themselves.
+
 A comparison ranks by one metric per task, TabArena's (Erickson et al. 2025):
 ROC AUC for binary classification, log-loss for multiclass (accuracy beside it),
 RMSE for regression (:func:`task_metrics`); :func:`to_error` turns any of them
@@ -29,14 +35,21 @@ and ROC AUC of each fitted model on the validation and test splits.
 
 from __future__ import annotations
 
+import functools
+import warnings
+from collections.abc import Callable
+
 import numpy as np
 from sklearn import metrics as skm
 
 from fnnlab.registry import Registry
 
-__all__ = ["LOWER_IS_BETTER", "METRICS", "default_metrics", "task_metrics", "to_error"]
+__all__ = ["LOWER_IS_BETTER", "METRICS", "default_metrics", "per_task", "task_metrics",
+           "to_error"]
 
 METRICS: Registry = Registry("metric")
+
+Metric = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], float]
 
 
 def _need_proba(name: str, y_proba: np.ndarray | None) -> np.ndarray:
@@ -48,13 +61,92 @@ def _need_proba(name: str, y_proba: np.ndarray | None) -> np.ndarray:
     return y_proba
 
 
+def _task_columns(metric: Metric, y_true: np.ndarray, y_pred: np.ndarray,
+                  y_proba: np.ndarray | None) -> np.ndarray:
+    """``metric`` on each column of a (N, T) target, over the rows observed there."""
+    n_tasks = y_true.shape[1]
+    y_pred = np.asarray(y_pred).reshape(len(y_true), n_tasks)
+    if y_proba is not None:
+        y_proba = np.asarray(y_proba, dtype=float)
+        # One task: the bernoulli likelihood gives [P(0), P(1)]; keep P(1).
+        y_proba = y_proba[:, 1:] if n_tasks == 1 and y_proba.shape[1] == 2 else y_proba
+    values = np.full(n_tasks, np.nan)
+    for t in range(n_tasks):
+        observed = ~np.isnan(y_true[:, t])
+        if not observed.any():
+            continue
+        proba = None if y_proba is None else np.stack(
+            [1.0 - y_proba[observed, t], y_proba[observed, t]], axis=1)
+        values[t] = metric(y_true[observed, t].astype(np.int64), y_pred[observed, t], proba)
+    return values
+
+
+def _over_tasks(metric: Metric) -> Metric:
+    """Let a binary classification metric take a (N, T) target: the mean over tasks."""
+
+    @functools.wraps(metric)
+    def scored(y_true: np.ndarray, y_pred: np.ndarray, y_proba: np.ndarray | None) -> float:
+        y_true = np.asarray(y_true)
+        if y_true.ndim != 2:
+            return metric(y_true, y_pred, y_proba)
+        values = _task_columns(metric, y_true.astype(float), y_pred, y_proba)
+        with warnings.catch_warnings():  # all NaN (no task scorable): NaN, said by the value
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return float(np.nanmean(values))
+
+    return scored
+
+
+def per_task(name: str, y_true: np.ndarray, y_pred: np.ndarray | None,
+             y_proba: np.ndarray | None = None) -> np.ndarray:
+    """Metric ``name`` of each task of a (N, T) target, each over its observed rows.
+
+    Parameters
+    ----------
+    name : str
+        A classification metric of :data:`METRICS` ("roc_auc", "accuracy",
+        "balanced_accuracy", "log_loss").
+    y_true : numpy.ndarray of shape (N, T)
+        0/1 labels, NaN where a label is missing; a (N,) target is one task.
+    y_pred : numpy.ndarray of shape (N, T) or None
+        Predicted classes; None: P(y_t = 1) > 0.5.
+    y_proba : numpy.ndarray of shape (N, T), optional
+        P(y_t = 1 | x), as the bernoulli likelihood's ``predict_proba`` returns it.
+
+    Returns
+    -------
+    numpy.ndarray of shape (T,)
+        One value per task, NaN where it cannot be computed (a task with one class
+        among its observed rows has no ROC AUC). Their ``np.nanmean`` is what
+        ``METRICS.get(name)`` returns for the same arguments.
+
+    Examples
+    --------
+    >>> y = np.array([[0, 1], [1, np.nan], [0, 0], [1, 1]])
+    >>> p = np.array([[0.2, 0.9], [0.8, 0.5], [0.3, 0.1], [0.6, 0.4]])
+    >>> per_task("roc_auc", y, None, p)
+    array([1., 1.])
+    """
+    metric = METRICS.get(name)
+    metric = getattr(metric, "__wrapped__", metric)
+    y_true = np.asarray(y_true, dtype=float)
+    y_true = y_true[:, None] if y_true.ndim == 1 else y_true
+    if y_pred is None:
+        if y_proba is None:
+            raise ValueError(f"per_task({name!r}) needs y_pred or y_proba; got neither.")
+        y_pred = (np.asarray(y_proba).reshape(len(y_true), -1)[:, -y_true.shape[1]:] > 0.5)
+    return _task_columns(metric, y_true, y_pred, y_proba)
+
+
 @METRICS.register("accuracy", "acc")
+@_over_tasks
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray, y_proba: np.ndarray | None) -> float:
     """Fraction of samples whose predicted class is the true class."""
     return float(skm.accuracy_score(y_true, y_pred))
 
 
 @METRICS.register("balanced_accuracy")
+@_over_tasks
 def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray,
                       y_proba: np.ndarray | None) -> float:
     """Mean recall over the classes present in ``y_true``."""
@@ -62,6 +154,7 @@ def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray,
 
 
 @METRICS.register("roc_auc", "auc")
+@_over_tasks
 def roc_auc(y_true: np.ndarray, y_pred: np.ndarray, y_proba: np.ndarray | None) -> float:
     """ROC AUC of class scores; the one-vs-rest mean over the classes present.
 
@@ -86,6 +179,7 @@ def roc_auc(y_true: np.ndarray, y_pred: np.ndarray, y_proba: np.ndarray | None) 
 
 
 @METRICS.register("log_loss", "nll")
+@_over_tasks
 def log_loss(y_true: np.ndarray, y_pred: np.ndarray, y_proba: np.ndarray | None) -> float:
     """Mean negative log-probability of the true class."""
     proba = _need_proba("log_loss", y_proba)
@@ -118,9 +212,15 @@ def r2(y_true: np.ndarray, y_pred: np.ndarray, y_proba: np.ndarray | None) -> fl
     return float(skm.r2_score(y_true, y_pred))
 
 
-def default_metrics(task: str) -> tuple[str, ...]:
-    """The metrics logged when ``fit`` gets ``metrics=None``."""
-    return ("accuracy",) if task == "classification" else ("r2",)
+def default_metrics(task: str, n_tasks: int = 1) -> tuple[str, ...]:
+    """The metrics logged when ``fit`` gets ``metrics=None``.
+
+    Several binary tasks (``n_tasks > 1``, a classification target matrix): the mean
+    ROC AUC over the tasks first, then the mean accuracy.
+    """
+    if task == "classification":
+        return ("roc_auc", "accuracy") if n_tasks > 1 else ("accuracy",)
+    return ("r2",)
 
 
 LOWER_IS_BETTER = frozenset({"log_loss", "mse", "rmse", "mae"})
