@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 import warnings
@@ -48,12 +46,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from _reproduce import machine, read_store, run_units, wall_time
 
-import fnnlab
 from fnnlab import data as fdata
 from fnnlab.bench import stats
 from fnnlab.bench.grids import check_grid, check_values, grid_points, method_grid, split_point
-from fnnlab.bench.runner import run_jobs
 from fnnlab.bench.scoring import network_scores
 from fnnlab.bench.selection import select
 from fnnlab.data.folds import cv_folds
@@ -77,18 +74,18 @@ VALID = 0.15
 # FULL is the part of it that trains ten folds of seven methods in about 20 minutes on
 # two shared cores; the page lists what was cut (CUT).
 FULL: dict[str, dict[str, list[Any]]] = {
-    "fnn": {"width": [64], "depth": [2, 4, 8], "lr": [0.01, 0.1], "dropout": [0.0],
-            "epochs": [15], "batch_size": [256], "early_stopping": [5]},
+    "fnn": {"width": [64], "depth": [2, 4], "lr": [0.01, 0.1], "dropout": [0.0],
+            "epochs": [10], "batch_size": [256], "early_stopping": [3]},
     "snn": {"dropout": [0.0, 0.05]},
     "msra": {"dropout": [0.0, 0.5]},
     "highway": {"dropout": [0.0, 0.5]},
 }
 CUT = [
     "width 64 only (paper: 256, 512, 1024)",
-    "depth {2, 4, 8} (paper: also 16 and 32; ResNet 16 blocks)",
+    "depth {2, 4} (paper: also 8, 16 and 32; ResNet 8 and 16 blocks)",
     "learning rate {0.01, 0.1} (paper: also 1, which diverges for most nets)",
     "rectangular layers only (paper: also conic; ResNet also diavolo blocks, bottleneck 25 %)",
-    "at most 15 epochs of SGD, batch 256, early stopping after 5 epochs without a lower "
+    "at most 10 epochs of SGD, batch 256, early stopping after 3 epochs without a lower "
     "validation loss (the paper gives no batch size or epoch budget for HTRU2)",
 ]
 QUICK: dict[str, dict[str, list[Any]]] = {
@@ -170,13 +167,6 @@ def run_unit(unit: Unit) -> list[dict[str, Any]]:
     return rows
 
 
-def read_store(store: Path) -> list[dict[str, Any]]:
-    """The rows written so far (none if the file does not exist)."""
-    if not store.exists():
-        return []
-    return [json.loads(line) for line in store.read_text().splitlines() if line.strip()]
-
-
 def _key(row_or_unit: Any) -> tuple[int, str, int]:
     if isinstance(row_or_unit, Unit):
         return row_or_unit.fold, row_or_unit.method, row_or_unit.seed
@@ -193,19 +183,9 @@ def pending(units: Iterable[Unit], rows: Iterable[dict[str, Any]]) -> list[Unit]
 
 def run(units: Sequence[Unit], store: Path, jobs: int, progress: bool = True) -> float:
     """Run the pending units, appending each one's rows to ``store``; return wall seconds."""
-    store.parent.mkdir(parents=True, exist_ok=True)
     todo = pending(units, read_store(store))
-    start = time.perf_counter()
-    with store.open("a") as out:
-        for unit, rows in run_jobs(run_unit, todo, n_jobs=jobs, progress=progress,
-                                   desc=f"htru2: {len(todo)} of {len(units)} units",
-                                   unit="unit"):
-            if isinstance(rows, dict):
-                raise RuntimeError(f"Unit fold={unit.fold} method={unit.method} failed: "
-                                   f"{rows.get('error')}")
-            out.writelines(json.dumps(row) + "\n" for row in rows)
-            out.flush()
-    return time.perf_counter() - start
+    return run_units(run_unit, todo, store, jobs, progress=progress,
+                     desc=f"htru2: {len(todo)} of {len(units)} units")
 
 
 def summarize(rows: Sequence[dict[str, Any]], units: Sequence[Unit],
@@ -250,20 +230,6 @@ def _order(method: str) -> int:
     return METHODS.index(method) if method in METHODS else len(METHODS)
 
 
-def machine() -> str:
-    """One line about this machine: CPU, cores, Python, torch, fnnlab."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next(line.split(":", 1)[1].strip() for line in lines
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores (shared with other jobs, so wall times are "
-            f"noisy), Python {platform.python_version()}, torch {torch.__version__}, "
-            f"fnnlab {fnnlab.__version__}")
-
-
 def _names() -> dict[str, str]:
     return {v: k for k, v in PAPER_NAMES.items()}
 
@@ -279,8 +245,7 @@ def page(table: pd.DataFrame, per_fold: pd.DataFrame, chosen: pd.DataFrame,
         "validation set inside each training fold (nested), beside the paper's numbers.", "",
         f"- command: `{meta['command']}`",
         f"- machine: {meta['machine']}",
-        f"- wall time: {meta['wall']:.0f} s ({meta['jobs']} processes, 1 torch thread "
-        f"each){meta.get('resumed', '')}",
+        f"- wall time: {meta['wall']}",
         f"- data: `{meta['data']}`, {meta['rows']} rows, features standardized with each "
         "training fold's statistics",
         f"- folds: stratified, seed {meta['seed']} (`fnnlab.data.folds.cv_folds`); "
@@ -376,22 +341,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     grid, n_folds = (QUICK, 3) if args.quick else (FULL, N_FOLDS)
     path = args.data / "htru2.csv.gz"
     units = plan(path, grid, METHODS, n_folds=n_folds, seed=args.seed)
-    before = len(units) - len(pending(units, read_store(store)))
     wall = run(units, store, args.jobs, progress=args.progress)
     table, per_fold, chosen = summarize(read_store(store), units, paper_auc(args.data))
     meta = {"command": "python benchmarks/reproduce_htru2.py " + " ".join(
                 sys.argv[1:] if argv is None else argv),
-            "machine": machine(), "wall": wall, "jobs": args.jobs, "data": path.name,
+            "machine": machine(), "wall": wall_time(store), "data": path.name,
             "rows": int(sum(len(u.test) for u in units) / len(METHODS)), "seed": args.seed,
             "n_folds": n_folds, "grid": {m: method_grid(grid, m, baseline=False)
                                          for m in METHODS},
             "cut": CUT if not args.quick else ["smoke run: everything"],
-            "verdict": verdict(table),
-            "resumed": f"; {before} of {len(units)} units were done before" if before else ""}
+            "verdict": verdict(table)}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page(table, per_fold, chosen, meta))
     print(table.to_string(index=False))
-    print(f"wrote {out} (wall {wall:.0f} s)")
+    print(f"wrote {out} (this run: {wall:.0f} s; all runs: {wall_time(store)})")
 
 
 if __name__ == "__main__":

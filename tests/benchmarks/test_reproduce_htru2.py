@@ -16,12 +16,14 @@ TINY = {"fnn": {"width": [4], "depth": [1], "lr": [0.01, 0.1], "epochs": [1],
 
 @pytest.fixture(scope="module")
 def script():
+    sys.path.insert(0, str(SCRIPT.parent))  # the script imports its sibling _reproduce
     spec = importlib.util.spec_from_file_location("reproduce_htru2", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses resolve annotations through it
     spec.loader.exec_module(module)
     yield module
     del sys.modules[spec.name]
+    sys.path.remove(str(SCRIPT.parent))
 
 
 @pytest.fixture
