@@ -323,3 +323,30 @@ def test_read_only_input_predicts_without_warnings(binary):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # torch's "array is not writable" would fail here
         clf.predict_proba(X)
+
+
+def test_multilabel_y_with_missing_labels_trains_one_sigmoid_per_task():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 4)).astype(np.float32)
+    Y = np.stack([X[:, 0] > 0, X[:, 1] > 0, X[:, 2] + X[:, 3] > 0], 1).astype(float)
+    Y[rng.random(Y.shape) < 0.3] = np.nan
+    Y[0] = np.nan  # a row without any label: dropped with a warning
+    with pytest.warns(UserWarning, match="dropped"):
+        clf = FNNClassifier(**SMALL, random_state=0).fit(X, Y)
+    assert clf.multilabel_ and clf.classes_.tolist() == [0, 1, 2]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (150, 3) and ((proba > 0) & (proba < 1)).all()
+    np.testing.assert_array_equal(clf.predict(X), (proba > 0.5).astype(int))
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), proba, rtol=1e-12)
+    # The same network fit trains on the same data with the masked bernoulli loss.
+    with pytest.warns(UserWarning, match="dropped"):
+        ref = fit(build(clf.spec_, seed=0), (torch.tensor(X), torch.tensor(Y).float()),
+                  likelihood="bernoulli", optimizer="adam", lr=0.01, epochs=10,
+                  batch_size=32, seed=0)
+    assert clf.history_["train_loss"].iloc[0] == pytest.approx(
+        ref.history["train_loss"].iloc[0], rel=1e-5)
+    with pytest.raises(ValueError, match="0/1, NaN"):
+        FNNClassifier(**SMALL).fit(X, np.nan_to_num(Y) * 2)
+    Y[:, 1] = np.nan
+    with pytest.raises(ValueError, match=r"target column 'y\[:, 1\]' has no observed label"):
+        FNNClassifier(**SMALL).fit(X, Y)

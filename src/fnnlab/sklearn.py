@@ -13,10 +13,13 @@ trains the network that ``fit(build(FNNSpec(..., method="snn", depth=8)), (X, y)
 likelihood="categorical", seed=0)`` trains, with its weights initialized by
 ``build(spec, seed=0)``.
 
-The estimators do **not** scale their inputs, like scikit-learn's ``MLPClassifier``:
-self-normalizing networks (and every method here) assume standardized features, so
-put a ``StandardScaler`` in front of them in a ``Pipeline``; for a regression target
-far from unit scale, wrap the regressor in ``TransformedTargetRegressor``.
+By default the estimators do **not** scale their inputs, like scikit-learn's
+``MLPClassifier``: self-normalizing networks (and every method here) assume
+standardized features, so put a ``StandardScaler`` in front of them in a
+``Pipeline``, or pass ``scaling="standard"`` (or ``"robust"`` / ``"quantile"`` for
+heavy-tailed features, ``fnnlab.data.scaling``), which fits the scaling on the rows
+given to ``fit``; for a regression target far from unit scale, wrap the regressor in
+``TransformedTargetRegressor``.
 
 References
 ----------
@@ -38,10 +41,11 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_consistent_length, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from fnnlab.data.scaling import SCALINGS
 from fnnlab.likelihoods import LIKELIHOODS
 from fnnlab.models import FNNSpec, build
 from fnnlab.training import fit, fit_ensemble
@@ -89,6 +93,7 @@ class _FNNEstimator(BaseEstimator):
         warm_start: bool = False,
         verbose: bool = False,
         ensemble: int = 1,
+        scaling: str = "none",
     ) -> None:
         self.method = method
         self.depth = depth
@@ -111,6 +116,7 @@ class _FNNEstimator(BaseEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.ensemble = ensemble
+        self.scaling = scaling
 
     # -- parameters -------------------------------------------------------------------
 
@@ -136,6 +142,9 @@ class _FNNEstimator(BaseEstimator):
         _check_number(self.lr, f"{name}.lr", positive=True)
         _check_number(self.weight_decay, f"{name}.weight_decay", positive=False)
         _check_number(self.tol, f"{name}.tol", positive=False)
+        if self.scaling not in SCALINGS:
+            raise ValueError(f"{name}.scaling must be one of {', '.join(SCALINGS.names())}, "
+                             f"got {self.scaling!r}.")
 
     def _spec(self, n_features: int, n_outputs: int) -> FNNSpec:
         return FNNSpec(
@@ -151,6 +160,11 @@ class _FNNEstimator(BaseEstimator):
             return int(self.random_state) % _MAX_SEED
         return int(check_random_state(self.random_state).randint(_MAX_SEED))
 
+    def _validate_xy(self, X: Any, y: Any, **options: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``validate_data`` on ``(X, y)`` with this estimator's options."""
+        return validate_data(self, X, y, accept_sparse=True, **options,
+                             **self._validation_options())
+
     # -- training ---------------------------------------------------------------------
 
     def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> _FNNEstimator:
@@ -163,9 +177,16 @@ class _FNNEstimator(BaseEstimator):
         first = not (incremental or self.warm_start) or not hasattr(self, "model_")
         _check_frame_columns(X, type(self).__name__)
         # Two samples at least: batch statistics and data-dependent inits need them.
-        X, y = validate_data(self, X, y, reset=first, ensure_min_samples=1 if incremental else 2,
-                             accept_sparse=True, **self._validation_options())
+        X, y = self._validate_xy(X, y, reset=first,
+                                 ensure_min_samples=1 if incremental else 2)
         X = _dense(X, type(self).__name__)
+        if first:
+            self.scaling_ = SCALINGS.create(self.scaling).fit(X)
+        elif self.scaling_.name != SCALINGS.canonical(self.scaling):
+            raise ValueError(f"{type(self).__name__} was fitted with scaling="
+                             f"{self.scaling_.name!r}, got {self.scaling!r}. Set "
+                             f"warm_start=False (or call fit) to train a new network.")
+        X = self._scaled(X)
         target, n_outputs = self._encode_targets(y, first=first, classes=classes)
         spec = self._spec(self.n_features_in_, n_outputs)
         if first:
@@ -226,6 +247,10 @@ class _FNNEstimator(BaseEstimator):
         self.n_iter_ += len(history)
         return self
 
+    def _scaled(self, X: np.ndarray) -> np.ndarray:
+        """``X`` through the fitted ``scaling_``; "none" returns ``X`` itself, untouched."""
+        return X if self.scaling_.name == "none" else self.scaling_.transform(X)
+
     def _make_optimizer(self, params: Any, lr: float,
                         weight_decay: float = 0.0) -> torch.optim.Optimizer:
         """The optimizer factory handed to ``fit``: one optimizer per fitted network.
@@ -243,7 +268,7 @@ class _FNNEstimator(BaseEstimator):
 
     def _holdout(self, x: torch.Tensor, target: torch.Tensor, seed: int) -> tuple[Any, Any]:
         """Split off ``validation_fraction`` of the rows for early stopping."""
-        stratify = target.numpy() if self._stratify else None
+        stratify = target.numpy() if self._stratify and target.dim() == 1 else None
         try:
             train_idx, valid_idx = train_test_split(
                 np.arange(len(x)), test_size=self.validation_fraction, random_state=seed,
@@ -269,8 +294,8 @@ class _FNNEstimator(BaseEstimator):
         """
         check_is_fitted(self)
         _check_frame_columns(X, type(self).__name__)
-        X = _dense(validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=True),
-                   type(self).__name__)
+        X = self._scaled(_dense(validate_data(self, X, reset=False, dtype=np.float64,
+                                              accept_sparse=True), type(self).__name__))
         model = copy.deepcopy(self.model_).double().eval()
         device = next(model.parameters()).device
         # A read-only input (a memory-mapped or broadcast array) is copied: torch cannot
@@ -399,11 +424,19 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         Members trained as one stacked model by :func:`fnnlab.fit_ensemble` (seeds
         ``seed, seed + 1, ...``; early stopping on the ensemble's validation loss);
         ``predict_proba`` averages their probabilities. 1 trains one network.
+    scaling : {"none", "standard", "robust", "quantile"}, default="none"
+        How the features are scaled before the network (``fnnlab.data.scaling``):
+        not at all, z-scores, RealMLP's robust scaling with smooth clipping, or a
+        quantile map to a normal. Fitted on the ``X`` of ``fit`` (the first batch of
+        ``partial_fit``), as a scaler in a ``Pipeline`` would be.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels, sorted.
+        The class labels, sorted; ``0..n_tasks-1`` for several binary tasks.
+    multilabel_ : bool
+        Whether ``y`` was several binary tasks (one sigmoid output each; then
+        ``predict`` returns 0/1 columns and ``predict_proba`` P(y_t = 1) per task).
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
@@ -418,10 +451,13 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         counting across ``warm_start`` fits and ``partial_fit`` calls).
     n_iter_ : int
         Number of epochs trained.
+    scaling_ : fnnlab.data.Scaling
+        The scaling fitted on the training features.
 
     Notes
     -----
-    Inputs are not standardized; use ``make_pipeline(StandardScaler(), FNNClassifier())``.
+    Inputs are not standardized by default; pass ``scaling="standard"`` or use
+    ``make_pipeline(StandardScaler(), FNNClassifier())``.
     Training runs in float32; predictions run in float64 (Note [float64 predictions]).
     Sparse ``X`` is densified (at most 2**28 cells); a DataFrame column holding text is
     an error that names the column (encode it first, e.g. with a ``ColumnTransformer``).
@@ -438,14 +474,47 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
     def _validation_options(self) -> dict[str, Any]:
         return {"dtype": np.float32}
 
+    def _validate_xy(self, X: Any, y: Any, **options: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Several label columns (0/1, NaN where missing) skip scikit-learn's y checks."""
+        shape = np.asarray(y).shape
+        if len(shape) != 2 or shape[1] < 2:
+            return super()._validate_xy(X, y, **options)
+        X = validate_data(self, X, accept_sparse=True, **options, **self._validation_options())
+        y = check_array(y, ensure_all_finite="allow-nan", dtype=np.float64, input_name="y")
+        check_consistent_length(X, y)
+        return X, y
+
     def _likelihood(self) -> str:
-        return "categorical"
+        return "bernoulli" if self.multilabel_ else "categorical"
 
     def _n_classes(self) -> int | None:
-        return len(self.classes_)
+        return 2 if self.multilabel_ else len(self.classes_)
+
+    def _encode_labels(self, y: np.ndarray, first: bool) -> tuple[torch.Tensor, int]:
+        """Several binary tasks: 0/1 labels, NaN where missing -> float (N, T)."""
+        labels = y[~np.isnan(y)]
+        if not np.isin(labels, (0.0, 1.0)).all():
+            raise ValueError(
+                f"FNNClassifier takes a 2-D y as several binary tasks (multi-label: 0/1, NaN "
+                f"where a label is missing), but y holds {sorted(set(labels.tolist()))[:5]}. "
+                f"Pass one column of class labels, or 0/1 indicator columns."
+            )
+        if first:
+            self.multilabel_, self.classes_ = True, np.arange(y.shape[1])
+        elif not self.multilabel_ or len(self.classes_) != y.shape[1]:
+            raise ValueError(f"y has shape {y.shape}, unlike the y FNNClassifier was fitted "
+                             f"on. Fit anew with warm_start=False.")
+        return torch.tensor(y, dtype=torch.float32), y.shape[1]
 
     def _encode_targets(self, y: np.ndarray, *, first: bool,
                         classes: Any = None) -> tuple[torch.Tensor, int]:
+        if y.ndim == 2:
+            return self._encode_labels(y, first)
+        if first:
+            self.multilabel_ = False
+        elif self.multilabel_:
+            raise ValueError("y has one column of labels, but FNNClassifier was fitted on "
+                             "several binary tasks. Fit anew with warm_start=False.")
         check_classification_targets(y)
         if first:
             labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
@@ -471,8 +540,10 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Class labels (numbers or strings).
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Class labels (numbers or strings), or several binary tasks: 0/1 columns
+            with NaN where a label is missing (multi-label; the loss skips missing
+            labels, rows without any label are dropped with a warning).
 
         Returns
         -------
@@ -503,26 +574,37 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Logits: shape (n_samples, n_classes), or (n_samples,) log-odds of ``classes_[1]``
-        for two classes."""
+        for two classes; (n_samples, n_tasks) log-odds for several binary tasks."""
         z = self._outputs(X)
+        if self.multilabel_:
+            return z
         return z[:, 1] - z[:, 0] if len(self.classes_) == 2 else z
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities softmax(z), shape (n_samples, n_classes), rows sum to 1."""
+        """Class probabilities softmax(z), shape (n_samples, n_classes), rows sum to 1.
+
+        Several binary tasks: P(y_t = 1) = sigmoid(z_t), shape (n_samples, n_tasks).
+        """
         z = self._outputs(X)
+        if self.multilabel_:
+            return 1.0 / (1.0 + np.exp(-z))
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         return p / p.sum(axis=1, keepdims=True)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Log class probabilities z - logsumexp(z)."""
+        """Log class probabilities z - logsumexp(z) (log sigmoid(z_t) for several tasks)."""
         z = self._outputs(X)
+        if self.multilabel_:
+            return -np.logaddexp(0.0, -z)
         z -= z.max(axis=1, keepdims=True)
         return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
     def predict(self, X: Any) -> np.ndarray:
-        """The most probable class label for each row."""
+        """The most probable class label for each row (0/1 per task for several tasks)."""
         z = self._outputs(X)
+        if self.multilabel_:
+            return (z > 0).astype(np.int64)
         return self.classes_[np.argmax(z, axis=1)]
 
 
@@ -543,13 +625,13 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
     ----------
     n_outputs_ : int
         Number of targets.
-    spec_, model_, history_, n_iter_, n_features_in_, feature_names_in_
+    spec_, model_, history_, n_iter_, n_features_in_, feature_names_in_, scaling_
         As in :class:`FNNClassifier`.
 
     Notes
     -----
-    Neither inputs nor targets are standardized; use
-    ``TransformedTargetRegressor(make_pipeline(StandardScaler(), FNNRegressor()),
+    Neither inputs (unless ``scaling`` says so) nor targets are standardized; use
+    ``TransformedTargetRegressor(FNNRegressor(scaling="standard"),
     transformer=StandardScaler())`` for targets far from unit scale.
     """
 
@@ -579,6 +661,7 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
         warm_start: bool = False,
         verbose: bool = False,
         ensemble: int = 1,
+        scaling: str = "none",
     ) -> None:
         super().__init__(
             method=method, depth=depth, width=width, activation=activation, norm=norm,
@@ -586,7 +669,7 @@ class FNNRegressor(RegressorMixin, _FNNEstimator):
             lr=lr, weight_decay=weight_decay, epochs=epochs, batch_size=batch_size,
             early_stopping=early_stopping, validation_fraction=validation_fraction, tol=tol,
             random_state=random_state, device=device, warm_start=warm_start, verbose=verbose,
-            ensemble=ensemble,
+            ensemble=ensemble, scaling=scaling,
         )
         self.likelihood = likelihood
 

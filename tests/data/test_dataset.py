@@ -51,3 +51,12 @@ def test_dataset_rejects_inconsistent_tensors(X, y, task, match):
 def test_dataset_rejects_numpy_arrays():
     with pytest.raises(TypeError, match="from_arrays"):
         Dataset(np.zeros((2, 2)), np.zeros(2), "regression")
+
+
+def test_binary_tasks_dataset_has_one_output_per_task():
+    y = torch.tensor([[0.0, float("nan")], [1.0, 1.0], [float("nan"), 0.0]])
+    ds = Dataset(torch.zeros(3, 2), y, "classification", classes=np.array([0, 1]))
+    assert ds.multi_label and ds.n_outputs == 2 and ds.n_classes == 2
+    assert ds.subset([0, 2]).multi_label
+    with pytest.raises(ValueError, match="float32 0/1 labels"):
+        Dataset(torch.zeros(3, 2), y * 2, "classification", classes=np.array([0, 1]))

@@ -88,3 +88,56 @@ def test_multi_output_regression_from_arrays():
     table = from_arrays(np.zeros((5, 2)), np.ones((5, 3)))
     assert table.task == "regression" and table.targets == ("target0", "target1", "target2")
     assert table.y.shape == (5, 3)
+
+
+def _tasks_frame(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    for name in ["t_x", "t_y", "t_z"]:
+        labels = (rng.random(n) < 0.4).astype(float)
+        labels[rng.random(n) < 0.3] = np.nan
+        frame[name] = labels
+    return frame
+
+
+def test_several_binary_targets_are_tasks_with_missing_labels():
+    frame = _tasks_frame()
+    table = from_frame(frame, "t_*")
+    assert table.multi_label and table.task == "classification"
+    assert table.targets == ("t_x", "t_y", "t_z") and table.classes.tolist() == [0, 1]
+    want = frame[["t_x", "t_y", "t_z"]].to_numpy(np.float32)
+    keep = ~np.isnan(want).all(axis=1)
+    np.testing.assert_array_equal(table.y, want[keep])  # NaN where a label is missing
+    assert list(table.X.columns) == ["a", "b"]
+    with pytest.warns(UserWarning, match="dropped"):
+        assert from_frame(frame, ["t_z", "t_x"]).targets == ("t_z", "t_x")
+    table = from_arrays(frame[["a", "b"]], want[keep], task="classification")
+    assert table.multi_label and table.targets == ("target0", "target1", "target2")
+
+
+def test_rows_without_a_label_are_dropped_with_one_warning():
+    frame = _tasks_frame()
+    frame.loc[[3, 7], ["t_x", "t_y", "t_z"]] = np.nan
+    before = int(frame[["t_x", "t_y", "t_z"]].isna().all(axis=1).sum())
+    with pytest.warns(UserWarning, match=rf"dropped {before} of 40 rows .*rows .*3, .*7") as rec:
+        table = from_frame(frame, "t_*")
+    assert len(rec) == 1 and len(table) == 40 - before
+
+
+def test_a_target_column_without_labels_is_an_error_naming_it():
+    frame = _tasks_frame()
+    frame["t_y"] = np.nan
+    with pytest.raises(ValueError, match=r"target column 't_y' has no observed label"):
+        from_frame(frame, "t_*")
+
+
+def test_target_patterns_and_non_binary_tasks_have_clear_errors():
+    frame = _tasks_frame()
+    with pytest.raises(ValueError, match=r"no column matching 'y_\*'.*'a', 'b'"):
+        from_frame(frame, "y_*")
+    frame["t_z"] = frame["t_z"] * 2
+    with pytest.raises(ValueError, match=r"'t_z' holds values other than 0 and 1"):
+        from_frame(frame, "t_*", task="classification")
+    # Without task=, non-binary columns are multi-output regression (which needs every value).
+    with pytest.raises(ValueError, match=r"target column 't_x' is missing in"):
+        from_frame(frame, "t_*")

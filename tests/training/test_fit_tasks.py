@@ -78,6 +78,16 @@ def test_missing_labels_need_the_bernoulli_likelihood():
     with pytest.raises(ValueError, match="other than 0, 1 and NaN"):
         fl.fit(fl.build(SPEC, seed=0), (x, torch.nan_to_num(y) * 2), likelihood="bernoulli",
                epochs=1)
-    with pytest.raises(ValueError, match="needs 3 for 3 target column"):
+    with pytest.raises(ValueError, match=r"needs 3 for 3 target column\(s\)\. Build the "
+                                         r"model with out_features=3\.$"):
         fl.fit(fl.build(SPEC.__class__(in_features=5, out_features=1, depth=2, width=8)),
                (x, y), likelihood="bernoulli", epochs=1)
+
+
+def test_a_bootstrap_ensemble_draws_from_the_labelled_rows():
+    x, y = _tasks()
+    y[:3] = math.nan
+    with pytest.warns(UserWarning, match="dropped"):
+        ens = fl.fit_ensemble(SPEC, (x, y), k=2, bootstrap=True, likelihood="bernoulli",
+                              epochs=1, progress=False)
+    assert fl.training.predict_proba(ens.model, x).shape == (120, 3)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from fnnlab.bench import stats as _stats
-from fnnlab.bench.jobs import job_row
+from fnnlab.bench.jobs import job_row, key_scaling
 from fnnlab.bench.leaderboard import leaderboard
 from fnnlab.bench.plan import (
     DEFAULT_METHODS,
@@ -56,6 +56,7 @@ def compare(
     seeds: int | Sequence[int] | None = None,
     store: str | Path | ResultStore | None = None,
     backend: str = "local",
+    scaling: str = "standard",
     jobs: int = -1,
     metric: str | None = None,
     protocol: str = "random",
@@ -88,6 +89,10 @@ def compare(
         SQLite file: finished jobs are skipped, new ones written as they finish.
         None keeps the results in memory only.
     backend : {"local", "dask", "ray"}
+    scaling : {"standard", "robust", "quantile", "none"}, default="standard"
+        How every method's numeric features are scaled (``fnnlab.data.SCALINGS``),
+        fitted on each split's training part only; networks and baselines see the
+        same features. Results of another scaling in the same store are kept apart.
     jobs : int, default=-1
         Parallel processes (local) or workers of a new Dask LocalCluster; -1 = all cores.
     metric : str, optional
@@ -137,7 +142,8 @@ def compare(
     ``ComparisonResult.changed`` (and the printed table) names it.
     """
     start = time.perf_counter()
-    plan = make_plan(methods=methods, datasets=datasets, baselines=baselines, grid=grid,
+    plan = make_plan(methods=methods, datasets=datasets, baselines=baselines,
+                     grid=grid, scaling=scaling,
                      seeds=seeds, backend=backend, metric=metric, protocol=protocol,
                      reference=reference, correction=correction)
     owned = not isinstance(store, ResultStore)
@@ -203,7 +209,8 @@ def table_from_store(store: str | Path, *, reference: str | Path | None = None,
     data = config["data"]
     rows = rows[rows["method"].isin(config["methods"]) & rows["dataset"].isin(config["datasets"])
                 & rows["seed"].isin(config["seeds"]) & (rows["protocol"] == config["protocol"])
-                & (rows["data_hash"] == rows["dataset"].map(data))]
+                & (rows["data_hash"] == rows["dataset"].map(data))
+                & (rows["key"].map(key_scaling) == config.get("scaling", "standard"))]
     ref = read_reference(reference) if reference is not None else None
     return summarize(rows.reset_index(drop=True), config, reference=ref)
 

@@ -98,21 +98,23 @@ def _file_hash(path: Path) -> bytes:
 
 def job_splits(job: Any) -> Any:
     """The train / valid / test splits of ``job`` (a ``fnnlab.bench.jobs.Job``)."""
-    return _splits(job.dataset, job.path, job.seed, job.protocol, job.fold)
+    return _splits(job.dataset, job.path, job.seed, job.protocol, job.fold, job.scaling)
 
 
 @functools.lru_cache(maxsize=4)
-def _splits(name: str, path: str | None, seed: int, protocol: str, fold: int | None) -> Any:
+def _splits(name: str, path: str | None, seed: int, protocol: str, fold: int | None,
+            scaling: str) -> Any:
     # Cached per worker process: jobs come grouped by (data set, seed), so a worker
     # loads and preprocesses each split once for all methods and grid points.
     source = Source(name, None if path is None else Path(path))
     if protocol == "paper":
-        return source.paper_split(0, valid=VALID_FRACTION, seed=seed)
+        return source.paper_split(0, valid=VALID_FRACTION, seed=seed, scaling=scaling)
     table = source.load()
     if protocol == "cv":
         outer = _folds(table)[fold]
-        return from_indices(table, outer.train, outer.test, valid=VALID_FRACTION, seed=seed)
-    return split(table, valid=VALID_FRACTION, test=TEST_FRACTION, seed=seed)
+        return from_indices(table, outer.train, outer.test, valid=VALID_FRACTION, seed=seed,
+                            scaling=scaling)
+    return split(table, valid=VALID_FRACTION, test=TEST_FRACTION, seed=seed, scaling=scaling)
 
 
 def _folds(table: Table) -> list[Any]:

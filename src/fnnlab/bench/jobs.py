@@ -52,6 +52,9 @@ class Job:
     fold : int or None, default=None
         The outer fold under the cv protocol (repeat-major, ``fnnlab.data.folds``);
         None under the others.
+    scaling : str, default="standard"
+        How the numeric features are scaled (``fnnlab.data.SCALINGS``), fitted on the
+        training part of the split.
     """
 
     method: str
@@ -63,17 +66,27 @@ class Job:
     protocol: str
     data: str = ""
     fold: int | None = None
+    scaling: str = "standard"
 
     @property
     def key(self) -> str:
-        """The store's primary key: JSON of (method, dataset, data, params, seed, protocol[, fold]).
+        """The store's primary key: JSON of (method, dataset, data, params, seed, protocol, ...).
 
-        The fold is appended only under the cv protocol, so the keys of the other
-        protocols, and the stores that hold them, stay as they were.
+        The fold is appended under the cv protocol, and ``{"scaling": name}`` when the
+        scaling is not "standard", so the keys of the other protocols and of
+        standardized features, and the stores that hold them, stay as they were.
         """
         parts = [self.method, self.dataset, self.data, dict(self.params), self.seed,
                  self.protocol]
-        return json.dumps(parts if self.fold is None else [*parts, self.fold], sort_keys=True)
+        parts += [] if self.fold is None else [self.fold]
+        parts += [] if self.scaling == "standard" else [{"scaling": self.scaling}]
+        return json.dumps(parts, sort_keys=True)
+
+
+def key_scaling(key: str) -> str:
+    """The scaling of the job whose :attr:`Job.key` is ``key`` ("standard" if it names none)."""
+    last = json.loads(key)[-1]
+    return last["scaling"] if isinstance(last, dict) else "standard"
 
 
 def make_jobs(
@@ -84,6 +97,7 @@ def make_jobs(
     protocol: str,
     fingerprints: Mapping[str, str] | None = None,
     folds: Mapping[str, int] | None = None,
+    scaling: str = "standard",
 ) -> list[Job]:
     """All jobs: every method x data set x (outer fold) x grid point x seed.
 
@@ -103,6 +117,8 @@ def make_jobs(
         A data set's name to its content fingerprint (the jobs' ``data``).
     folds : mapping of str to int, optional
         A data set's name to its number of outer folds; required under "cv".
+    scaling : str, default="standard"
+        The jobs' feature scaling (``fnnlab.data.SCALINGS``).
 
     Returns
     -------
@@ -119,7 +135,7 @@ def make_jobs(
                 for method, points in methods.items():
                     jobs.extend(Job(method, kinds[method], source.name, path,
                                     tuple(sorted(point.items())), int(seed), protocol,
-                                    fingerprints.get(source.name, ""), fold)
+                                    fingerprints.get(source.name, ""), fold, scaling)
                                 for point in points)
     return jobs
 

@@ -29,7 +29,7 @@ from fnnlab.bench.grids import check_grid, check_values, grid_points, load_grid,
 from fnnlab.bench.jobs import Job, make_jobs
 from fnnlab.bench.runner import check_backend
 from fnnlab.bench.scoring import CLASSIFICATION_METRICS, METRICS, REGRESSION_METRICS
-from fnnlab.data import suite
+from fnnlab.data import SCALINGS, suite
 from fnnlab.models import METHODS
 from fnnlab.training.metrics import METRICS as REGISTRY
 from fnnlab.training.metrics import task_metrics
@@ -78,6 +78,7 @@ def make_plan(
     grid: str | Path | dict[str, Any],
     seeds: int | Sequence[int] | None,
     backend: str,
+    scaling: str = "standard",
     metric: str | None,
     protocol: str,
     reference: str | Path | None,
@@ -102,6 +103,7 @@ def make_plan(
     check_backend(backend)
     # Under cv the outer folds' repeats already vary the data; one seed by default.
     seeds = _seeds((1 if protocol == "cv" else 3) if seeds is None else seeds)
+    scaling = SCALINGS.canonical(scaling)
     sources = suite(datasets)
     if protocol == "paper":
         missing = [s.name for s in sources if not s.has_paper_splits]
@@ -131,8 +133,9 @@ def make_plan(
               "correction": correction}
     config["metrics"] = dataset_metrics(config, metric)
     kinds = {**dict.fromkeys(methods, "fnn"), **dict.fromkeys(baselines, "baseline")}
+    config["scaling"] = scaling  # of the features, fitted on each training part
     jobs = make_jobs(points, kinds, sources, seeds, protocol, config["data"],
-                     {name: f.n_folds for name, f in facts.items()})
+                     {name: f.n_folds for name, f in facts.items()}, scaling)
     return Plan(jobs=jobs, config=config, reference=ref)
 
 

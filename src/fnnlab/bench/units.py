@@ -52,7 +52,7 @@ def group_jobs(jobs: Sequence[Job], *, stacked: bool = True) -> list[tuple[Job, 
     units: dict[Any, list[Job]] = {}
     for i, job in enumerate(jobs):
         key = (("fnn", job.dataset, job.path, job.data, job.seed, job.protocol, job.fold,
-                job.method)
+                job.scaling, job.method)
                if stacked and job.kind == "fnn" else ("alone", i))
         units.setdefault(key, []).append(job)
     return [tuple(unit) for unit in units.values()]
@@ -68,7 +68,7 @@ def run_unit(jobs: Sequence[Job]) -> list[dict[str, Any]]:
     error and its traceback.
     """
     jobs = tuple(jobs)
-    if len({(j.dataset, j.path, j.data, j.seed, j.protocol, j.fold, j.kind)
+    if len({(j.dataset, j.path, j.data, j.seed, j.protocol, j.fold, j.scaling, j.kind)
             for j in jobs}) != 1:
         raise ValueError("run_unit: the jobs of one unit must share dataset, seed, protocol "
                          "and kind (one data split); group them with group_jobs.")

@@ -10,7 +10,7 @@ from fnnlab.bench.baselines import BASELINES
 from fnnlab.bench.compare import DEFAULT_METHODS, compare, table_from_store
 from fnnlab.bench.datasets import PROTOCOLS
 from fnnlab.bench.scoring import METRICS
-from fnnlab.cli.args import jobs, store_path
+from fnnlab.cli.args import jobs, scaling, store_path
 from fnnlab.data import BUNDLED
 
 
@@ -35,6 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--baselines", default="",
                         help="comma-separated ML baselines: " + ", ".join(BASELINES.names()))
     parser.add_argument("--grid", default="quick", help="quick, paper, or a JSON file")
+    parser.add_argument("--scaling", default="standard", type=scaling,
+                        help="how every method's numeric features are scaled, fitted on each "
+                             "training part: standard (default), robust, quantile, none")
     parser.add_argument("--seeds", type=int, default=None,
                         help="number of seeds (default: 3, or 1 with --protocol cv)")
     parser.add_argument("--store", default=None, type=store_path,
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         suite = _suite(args.suite)
         result = compare(
             methods=[m for m in args.methods.split(",") if m],
-            datasets=suite,
+            datasets=suite, scaling=args.scaling,
             baselines=[b for b in args.baselines.split(",") if b],
             grid=args.grid, seeds=args.seeds, store=args.store, backend=args.backend,
             jobs=args.jobs, metric=args.metric, protocol=args.protocol,

@@ -12,8 +12,11 @@ the model; a regression model's standardized predictions are mapped back to the
 target's units with the saved :class:`~fnnlab.data.TargetScaler`. The output CSV has a
 ``prediction`` column (the class label, or the value; ``prediction_<target>`` for
 several targets) and, for
-classifiers, one ``proba_<class>`` column per class. Without ``--out`` the CSV goes
-to stdout.
+classifiers, one ``proba_<class>`` column per class. A model of several binary tasks
+(trained with several 0/1 target columns) gives one probability column per task
+instead, ``proba_<target>`` = P(target = 1), and its score is the mean ROC AUC over
+the labels the file has (blank cells are missing labels). Without ``--out`` the CSV
+goes to stdout.
 """
 
 from __future__ import annotations
@@ -40,8 +43,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def _rows(data_arg: str, targets: list[str]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The feature columns of DATA, and its target columns when all are there and complete."""
+def _rows(data_arg: str, targets: list[str], missing_ok: bool = False
+          ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The feature columns of DATA, and its target columns when all are there and complete.
+
+    ``missing_ok``: blank target cells are missing labels (several binary tasks).
+    """
     from fnnlab import data
 
     if data_arg in data.BUNDLED:
@@ -50,7 +57,8 @@ def _rows(data_arg: str, targets: list[str]) -> tuple[pd.DataFrame, pd.DataFrame
         frame = data.read_rows(data_arg)
     present = [t for t in targets if t in frame.columns]
     features = frame.drop(columns=present)
-    complete = len(present) == len(targets) and not frame[present].isna().any().any()
+    complete = len(present) == len(targets) and (
+        missing_ok or not frame[present].isna().any().any())
     return features, frame[present] if complete else None
 
 
@@ -71,10 +79,18 @@ def _checkpoint_extra(path: str) -> dict:
     return extra
 
 
-def _score(truth: pd.DataFrame, prediction: np.ndarray, classes: list | None) -> str:
-    """'accuracy 0.9333' or 'r2 0.8123' of the predictions on the rows' own targets."""
+def _score(truth: pd.DataFrame, prediction: np.ndarray, classes: list | None,
+           proba: np.ndarray | None = None) -> str:
+    """'accuracy 0.9333', 'r2 0.8123' or (tasks) 'roc_auc 0.7712' on the rows' own targets."""
     from sklearn.metrics import r2_score
 
+    from fnnlab.training.metrics import METRICS
+
+    if proba is not None:
+        labels = truth.apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+        if not np.isin(labels[~np.isnan(labels)], (0.0, 1.0)).all():
+            return ""
+        return f"roc_auc {METRICS.get('roc_auc')(labels, proba > 0.5, proba):.4f}"
     if classes is not None:
         labels = truth.iloc[:, 0].map(str).to_numpy()
         return f"accuracy {np.mean(labels == prediction.astype(str)):.4f}"
@@ -97,11 +113,20 @@ def run(args: argparse.Namespace) -> int:
     model = fnnlab.load(args.model)
     preprocessor = Preprocessor.from_dict(extra["preprocessor"])
     preprocessor.name = dataset_name(args.data)  # errors name the rows being scored
-    features, truth = _rows(args.data, list(extra["target"]))
+    targets = list(extra["target"])
+    # Several binary tasks: bernoulli with one output per target column.
+    tasks = extra["likelihood"] == "bernoulli" and len(targets) > 1
+    features, truth = _rows(args.data, targets, missing_ok=tasks)
     X = preprocessor.transform(features)
     likelihood = resolve(extra["likelihood"], torch.empty(0))
     out = model_outputs(model, X)
     result = pd.DataFrame(index=range(len(X)))
+    if tasks:
+        proba = likelihood.predict_proba(out).numpy().reshape(len(X), len(targets))
+        for k, name in enumerate(targets):
+            result[f"proba_{name}"] = proba[:, k]
+        score = "" if truth is None else _score(truth, proba, None, proba)
+        return _write(result, args.out, score)
     prediction = likelihood.predict(out)
     if extra.get("target_scaler") is not None:
         prediction = TargetScaler.from_dict(extra["target_scaler"]).inverse_transform(prediction)
@@ -119,9 +144,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         result["prediction"] = prediction.reshape(len(X))
     score = "" if truth is None else _score(truth, prediction, classes)
-    if args.out:
-        result.to_csv(args.out, index=False)
-        print(f"wrote {len(result)} predictions to {args.out}"
+    return _write(result, args.out, score)
+
+
+def _write(result: pd.DataFrame, out: str | None, score: str) -> int:
+    """Write the predictions to ``out`` (stdout for None), and the score beside them."""
+    if out:
+        result.to_csv(out, index=False)
+        print(f"wrote {len(result)} predictions to {out}"
               + (f"; {score} against the file's targets" if score else ""))
     else:
         result.to_csv(sys.stdout, index=False)

@@ -3,6 +3,7 @@
     fnnlab train breast_cancer --method snn --depth 8 --width 256 --epochs 100 --out model.pt
     fnnlab train data.csv --target label --optimizer adam --lr 1e-3 --early-stopping 10
     fnnlab train breast_cancer --ensemble 16 --early-stopping 10
+    fnnlab train tox21.csv.gz --target 'target_*' --method snn --epochs 5
 
 DATA is a bundled data set name or a data file (CSV, Parquet, npz) read by
 :func:`fnnlab.data.load`. The data are split into train / valid / test
@@ -25,6 +26,11 @@ before training (gaussian and laplace likelihoods): the network learns t = (y - 
 std, whatever the units of y, and predictions and the printed test scores are mapped
 back to y's units. The history's losses are in standardized units. The default
 learning rate is 0.01 for classification and 0.001 for regression.
+
+Several target columns (``--target a,b`` or a glob ``--target 'target_*'``) that hold
+0/1 labels are binary tasks: one sigmoid output each (likelihood bernoulli), a missing
+label is skipped by the loss and the metrics, and the command prints the mean and the
+per-task validation ROC AUC.
 """
 
 from __future__ import annotations
@@ -38,7 +44,10 @@ from typing import TYPE_CHECKING
 from fnnlab.cli.args import output_path, positive_float, scaling
 
 if TYPE_CHECKING:
-    from fnnlab.data import Table
+    from torch.nn import Module
+
+    from fnnlab.data import Dataset, Table
+    from fnnlab.likelihoods import Likelihood
 
 # Default learning rates by task. Squared error's Hessian in the head's weights is
 # 2 E[h h^T], whose trace is 2 * width for unit-variance features h, and no output unit
@@ -63,7 +72,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                     "the test score and save the model (spec + weights + preprocessing).",
     )
     p.add_argument("data", metavar="DATA", help="bundled data set name or data file path")
-    p.add_argument("--target", default="target", help="target column (default: target)")
+    p.add_argument("--target", default="target", type=_targets,
+                   help="target column (default: target); several, separated by commas, or "
+                        "a glob such as 'target_*' (0/1 columns: binary tasks)")
     p.add_argument("--out", default="model.pt", type=output_path,
                    help="checkpoint path (default: model.pt)")
     p.add_argument("--method", default="snn", help=f"preset: {', '.join(METHODS.names())}")
@@ -126,19 +137,24 @@ def run(args: argparse.Namespace) -> int:
     if args.ensemble < 1:
         raise ValueError(f"--ensemble must be a number of members >= 1, got {args.ensemble}.")
     _check_arguments(args)
-    table = data.load(args.data, target=args.target, kinds=_kinds(args.kind),
-                      non_numeric=args.non_numeric)
+    with warnings.catch_warnings(record=True) as caught:
+        table = data.load(args.data, target=args.target, kinds=_kinds(args.kind),
+                          non_numeric=args.non_numeric)
+    for warning in caught:  # about the data (rows without labels, ...): one line each
+        print(f"fnnlab train: warning: {warning.message}", file=sys.stderr)
     splits = data.split(table, valid=args.valid, test=args.test, seed=args.seed,
                         impute=args.impute, scaling=args.scaling)
     _check_likelihood(args.likelihood, table)
-    likelihood = resolve(args.likelihood, splits.train.y)
+    tasks = splits.train.multi_label
+    likelihood = resolve("bernoulli" if tasks and args.likelihood is None else args.likelihood,
+                         splits.train.y)
     target_scaler = (data.TargetScaler().fit(splits.train.y)
                      if likelihood.name in _SCALED_TARGET_LIKELIHOODS else None)
     train, valid = splits.train, splits.valid
     if target_scaler is not None:
         train = replace(train, y=target_scaler.transform(train.y))
         valid = None if valid is None else replace(valid, y=target_scaler.transform(valid.y))
-    out_features = likelihood.n_outputs(
+    out_features = splits.n_outputs if tasks else likelihood.n_outputs(
         splits.n_classes if likelihood.task == "classification" else splits.n_outputs)
     spec = FNNSpec(in_features=splits.n_features, out_features=out_features, depth=args.depth,
                    width=args.width, method=args.method, dropout=args.dropout)
@@ -176,14 +192,39 @@ def run(args: argparse.Namespace) -> int:
         y_pred = y_pred.numpy()
         proba = (likelihood.predict_proba(outputs).numpy()
                  if likelihood.task == "classification" else None)
-        for name in default_metrics(likelihood.task):
+        for name in default_metrics(likelihood.task, splits.n_outputs if tasks else 1):
             value = METRICS.get(name)(test.y.numpy(), y_pred, proba)
             summary.append(f"test {name} {value:.4f}")
     print(f"{table.name}: " + ", ".join(summary) + f"; saved {args.out}")
+    if tasks and valid is not None:
+        print(_task_aucs(model, likelihood, valid, table.targets))
     if result.stop_reason == "diverged":
         print(f"fnnlab train: warning: {result.message}", file=sys.stderr)
     return 0
 
+
+
+def _targets(value: str) -> str | list[str]:
+    """``--target a,b`` -> ``["a", "b"]``; one name (or glob) stays a string."""
+    names = [name.strip() for name in value.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"--target takes column names separated by commas, "
+                                         f"got an empty name in {value!r}.")
+    return names[0] if len(names) == 1 else names
+
+
+def _task_aucs(model: Module, likelihood: Likelihood, valid: Dataset,
+               targets: tuple[str, ...]) -> str:
+    """'valid roc_auc 0.7712 (mean of 12 tasks); per task: a 0.7401, ...' of ``model``."""
+    import numpy as np
+
+    from fnnlab.training.metrics import per_task
+    from fnnlab.training.predict import outputs as model_outputs
+
+    proba = likelihood.predict_proba(model_outputs(model, valid.X)).numpy()
+    aucs = per_task("roc_auc", valid.y.numpy(), None, proba)
+    each = ", ".join(f"{t} {a:.4f}" for t, a in zip(targets, aucs, strict=True))
+    return f"valid roc_auc {np.nanmean(aucs):.4f} (mean of {len(aucs)} tasks); per task: {each}"
 
 
 def _check_arguments(args: argparse.Namespace) -> None:

@@ -27,8 +27,10 @@ class Dataset:
     X : torch.Tensor
         Features, float32, shape (N, F).
     y : torch.Tensor
-        Targets: int64 class codes ``0..K-1``, shape (N,), for classification;
-        float32, shape (N,) or (N, T), for regression.
+        Targets: int64 class codes ``0..K-1``, shape (N,), for classification
+        (or, for T binary tasks, float32 0/1 labels of shape (N, T) with NaN where a
+        label is missing, and ``classes=[0, 1]``); float32, shape (N,) or (N, T),
+        for regression.
     task : {"classification", "regression"}
     feature_names : tuple of str
         One name per column of ``X`` (after one-hot encoding, e.g. ``"color_red"``).
@@ -70,7 +72,9 @@ class Dataset:
                 f"{self.X.shape[1]} feature columns."
             )
         object.__setattr__(self, "feature_names", names)
-        if self.task == "classification":
+        if self.multi_label:
+            self._check_tasks()
+        elif self.task == "classification":
             if self.y.dtype != torch.int64 or self.y.ndim != 1:
                 raise ValueError(
                     f"Dataset {self.name!r}: classification targets must be int64 class codes "
@@ -94,8 +98,28 @@ class Dataset:
             if self.classes is not None:
                 raise ValueError(f"Dataset {self.name!r}: regression takes classes=None.")
 
+    def _check_tasks(self) -> None:
+        """Several binary tasks: float32 0/1 labels with NaN for missing, classes [0, 1]."""
+        labels = self.y[~torch.isnan(self.y)]
+        if self.y.dtype != torch.float32 or not bool(((labels == 0) | (labels == 1)).all()):
+            raise ValueError(
+                f"Dataset {self.name!r}: several classification targets must be float32 0/1 "
+                f"labels (NaN where missing), got {self.y.dtype} with values "
+                f"{sorted(set(labels.tolist()))[:5]}."
+            )
+        classes = None if self.classes is None else np.asarray(self.classes)
+        if classes is None or classes.tolist() != [0, 1]:
+            raise ValueError(f"Dataset {self.name!r}: several binary tasks take classes=[0, 1], "
+                             f"got {self.classes!r}.")
+        object.__setattr__(self, "classes", classes)
+
     def __len__(self) -> int:
         return len(self.X)
+
+    @property
+    def multi_label(self) -> bool:
+        """Several binary target columns (tasks): a classification ``y`` of shape (N, T)."""
+        return self.task == "classification" and self.y.ndim == 2
 
     def __repr__(self) -> str:
         kind = (
@@ -119,8 +143,8 @@ class Dataset:
 
     @property
     def n_outputs(self) -> int:
-        """Width of the model's output: K for classification, T for regression."""
-        if self.task == "classification":
+        """Width of the model's output: K for classification, T for regression or T tasks."""
+        if self.task == "classification" and not self.multi_label:
             return len(self.classes)
         return 1 if self.y.ndim == 1 else int(self.y.shape[1])
 

@@ -115,7 +115,8 @@ def split(
     seed : int, default=0
         Seeds the shuffling; the same seed gives the same rows.
     stratify : bool, default=True
-        Stratify by class (classification only).
+        Stratify by class (classification with one target; several binary tasks are
+        split at random).
     impute : {"mean", "median", "most_frequent"} or None
         Missing-value strategy of the `Preprocessor`; None makes NaN an error.
     scaling : {"standard", "robust", "quantile", "none"}, default="standard"
@@ -136,7 +137,7 @@ def split(
                          f"{valid} + {test}.")
     _check_seed(seed)
     n = len(table)
-    stratified = stratify and table.task == "classification"
+    stratified = stratify and table.task == "classification" and not table.multi_label
     labels = table.y if stratified else None
     n_parts = 1 + (valid > 0) + (test > 0)
     if stratified:
@@ -346,7 +347,8 @@ def _carve_valid(
     n_valid = _ceil(valid * len(train_index))
     if n_valid == 0:
         return train_index, np.array([], dtype=np.int64)
-    labels = table.y if stratify and table.task == "classification" else None
+    labels = (table.y if stratify and table.task == "classification"
+              and not table.multi_label else None)
     if labels is not None:
         present = np.unique(labels[train_index])
         _check_class_sizes(table, labels[train_index], 2,

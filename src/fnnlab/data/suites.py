@@ -52,12 +52,13 @@ class Source:
         """Whether the collection's split file sits beside the data file (see `paper_split`)."""
         return self.path is not None and paper_splits_file(self.path).is_file()
 
-    def paper_split(self, fold: int = 0, *, valid: float = 0.15, seed: int = 0) -> Splits:
+    def paper_split(self, fold: int = 0, *, valid: float = 0.15, seed: int = 0,
+                    scaling: str = "standard") -> Splits:
         """The SNN paper's split of this data set (see `fnnlab.data.paper_split`)."""
         if self.path is None:
             raise ValueError(f"Data set {self.name!r} is bundled with scikit-learn and has no "
                              f"paper split file; use fnnlab.data.split for a random split.")
-        return paper_split(self.path, fold, valid=valid, seed=seed)
+        return paper_split(self.path, fold, valid=valid, seed=seed, scaling=scaling)
 
 
 def suite(spec: str | Path | Sequence[str | Path]) -> list[Source]:

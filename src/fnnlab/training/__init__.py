@@ -19,7 +19,7 @@ from fnnlab.training.checkpoint import save as save_model
 from fnnlab.training.config import FitConfig
 from fnnlab.training.ensemble import fit_ensemble, member_predictions, uncertainty
 from fnnlab.training.fit import fit
-from fnnlab.training.metrics import METRICS
+from fnnlab.training.metrics import METRICS, per_task
 from fnnlab.training.optimizers import OPTIMIZERS, make_optimizer
 from fnnlab.training.predict import predict, predict_proba
 from fnnlab.training.result import FitResult
@@ -48,6 +48,7 @@ __all__ = [
     "load_model",
     "make_optimizer",
     "member_predictions",
+    "per_task",
     "predict",
     "predict_proba",
     "read",

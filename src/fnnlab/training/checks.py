@@ -13,7 +13,6 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from fnnlab.data.labels import labelled_rows
 from fnnlab.likelihoods import Likelihood, resolve
 from fnnlab.training.inputs import as_xy
 from fnnlab.training.metrics import METRICS, default_metrics
@@ -67,7 +66,7 @@ def check_outputs(model: nn.Module, x: Tensor, lik: Likelihood, y: Tensor,
                 else f"{_n_targets(y)} target column(s)")
         hint = " Use likelihood='bernoulli' for one output." if lik.name == "categorical" else ""
         hint = " Use likelihood='categorical' for one output per class." if (
-            lik.name == "bernoulli") else hint
+            lik.name == "bernoulli" and not tasks) else hint
         raise ValueError(
             f"The model has {got} output(s) but the {lik.name} likelihood needs {need} for "
             f"{what}. Build the model with out_features={need}.{hint}"
@@ -135,21 +134,6 @@ def prepare_data(x: Tensor, y: Tensor, n_classes: int | None, valid: Any,
     return y, xv, yv, n_classes
 
 
-def _labelled(x: Tensor, y: Tensor, what: str) -> tuple[Tensor, Tensor]:
-    """Drop the training rows of a target matrix without any observed label (warned).
-
-    Validation rows without a label are kept: the loss and the metrics skip them.
-    """
-    if y.dim() != 2 or not y.dtype.is_floating_point or not bool(torch.isnan(y).any()):
-        return x, y
-    keep = labelled_rows((~torch.isnan(y)).cpu().numpy(),
-                         [f"y[:, {t}]" for t in range(y.shape[1])], what, stacklevel=5)
-    if keep.all():
-        return x, y
-    rows = torch.from_numpy(keep).to(y.device)
-    return x[rows], y[rows]
-
-
 def check_metrics(metrics: Sequence[str] | None, lik: Likelihood,
                   n_tasks: int = 1) -> tuple[str, ...]:
     """The metrics to log (the task's defaults for None), each checked against the task."""
@@ -189,7 +173,6 @@ def load_data(train: Any, valid: Any, configs: Sequence[Any], device: torch.devi
     trained on this data; the first decides the metrics and the target form.
     """
     x, y, n_classes = as_xy(train, "train")
-    x, y = _labelled(x, y, "train")
     # A classification Dataset's float target matrix: several binary tasks.
     default = "bernoulli" if y.dim() == 2 and y.dtype.is_floating_point and n_classes else None
     liks = [resolve(default if c.likelihood is None else c.likelihood, y,

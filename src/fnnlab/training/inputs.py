@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from fnnlab.data.labels import labelled_rows
+
 __all__ = ["as_features", "as_xy"]
 
 
@@ -55,11 +57,25 @@ def as_features(X: Any, what: str = "X") -> Tensor:
     return x
 
 
+def _labelled(x: Tensor, y: Tensor, what: str) -> tuple[Tensor, Tensor]:
+    """The rows of ``(x, y)`` with at least one observed label in ``y`` (N, T)."""
+    keep = labelled_rows((~torch.isnan(y)).cpu().numpy(),
+                         [f"y[:, {j}]" for j in range(y.shape[1])], what, stacklevel=4)
+    if keep.all():
+        return x, y
+    rows = torch.from_numpy(keep)
+    return x[rows.to(x.device)], y[rows.to(y.device)]
+
+
 def as_xy(data: Any, what: str = "train") -> tuple[Tensor, Tensor, int | None]:
     """Return ``(X, y, n_classes)`` for a Dataset or an ``(X, y)`` pair.
 
     ``n_classes`` is the dataset's ``n_classes`` when it has one, else ``max(y) + 1``
-    for integer targets and None for floating ones.
+    for integer targets and None for floating ones. For training data
+    (``what="train"``) the rows of a target matrix that have no observed label (all
+    NaN) are dropped with a warning, and a column without any is an error
+    (:func:`fnnlab.data.labelled_rows`); other rows stay as they are (the loss and
+    the metrics skip missing labels).
     """
     if hasattr(data, "X") and hasattr(data, "y"):
         X, y = data.X, data.y
@@ -89,6 +105,8 @@ def as_xy(data: Any, what: str = "train") -> tuple[Tensor, Tensor, int | None]:
         bad = torch.isinf(t) if t.dim() == 2 else ~torch.isfinite(t)
         if bad.any():
             raise ValueError(f"{what} y contains {int(bad.sum())} NaN/inf values.")
+        if what == "train" and t.dim() == 2 and bool(torch.isnan(t).any()):
+            x, t = _labelled(x, t, what)
     else:
         t = t.long()
         if (t < 0).any():

@@ -59,5 +59,5 @@ def predict(model: torch.nn.Module, X: Any, likelihood: str | Likelihood | None 
 
 def predict_proba(model: torch.nn.Module, X: Any, likelihood: str | Likelihood | None = None,
                   batch_size: int = 4096) -> Tensor:
-    """Class probabilities for ``X``, shape (N, n_classes)."""
+    """Class probabilities for ``X``, shape (N, n_classes); (N, T) P(y_t = 1) for T tasks."""
     return _likelihood_of(model, likelihood).predict_proba(outputs(model, X, batch_size))
