@@ -396,8 +396,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     with np.load(prepared) as data:
         n_rows, n_features, tasks = len(data["X"]), data["X"].shape[1], list(data["tasks"])
         split = "/".join(str(len(data[p])) for p in ("train", "valid", "test"))
-    meta = {"command": "python benchmarks/reproduce_tox21.py " + " ".join(
-                sys.argv[1:] if argv is None else argv),
+    shown = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--no-progress"]
+    meta = {"command": " ".join(["python benchmarks/reproduce_tox21.py", *shown]),
             "machine": machine(), "wall": wall_time(store), "data": "tox21.csv.gz",
             "rows": n_rows, "features": n_features, "scaling": args.scaling,
             "split": f"80/10/10 ({split} rows)", "seed": args.seed, "tasks": tasks,
