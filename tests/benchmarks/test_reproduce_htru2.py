@@ -68,7 +68,7 @@ def test_selection_uses_validation_auc_not_test_auc(script, folder):
             test += 0.01 * unit.fold + (0.05 if unit.method == "snn" else 0.0)
             rows.append({"method": unit.method, "kind": "fnn", "dataset": "htru2",
                          "fold": unit.fold, "seed": 0, "params": json.loads(point),
-                         "status": "ok", "stop_reason": "completed",
+                         "status": "ok", "stop_reason": "completed", "epochs": 1,
                          "scores": {"valid_roc_auc": valid, "test_roc_auc": test}})
     table, per_fold, chosen = script.summarize(rows, units, script.paper_auc(folder))
     assert (chosen["params"].map(lambda p: p["lr"]) == 0.1).all()
