@@ -9,9 +9,11 @@ a rerun trains only the missing ones.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +23,40 @@ import torch
 
 import fnnlab
 from fnnlab.bench.runner import run_jobs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parser(name: str, description: str, *, data: str, quick: str,
+           seed: str) -> argparse.ArgumentParser:
+    """The options every script takes; ``name`` ("htru2") names the data folder and files."""
+    out = argparse.ArgumentParser(description=description)
+    out.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / name,
+                     help=f"folder with {data}")
+    out.add_argument("--store", type=Path, default=None,
+                     help=f"JSON-lines results (default results/{name}[-quick].jsonl)")
+    out.add_argument("--out", type=Path, default=None,
+                     help=f"the page (default docs/results/{name}.md; --quick: results/)")
+    out.add_argument("--jobs", type=int, default=2, help="processes (1 torch thread each)")
+    out.add_argument("--seed", type=int, default=0, help=seed)
+    out.add_argument("--quick", action="store_true", help=f"smoke run: {quick}")
+    out.add_argument("--no-progress", dest="progress", action="store_false")
+    return out
+
+
+def destinations(args: argparse.Namespace, name: str) -> tuple[Path, Path]:
+    """The store and the page of a run: ``--store`` / ``--out`` or the defaults."""
+    suffix = "-quick" if args.quick else ""
+    store = args.store or ROOT / "results" / f"{name}{suffix}.jsonl"
+    out = args.out or (ROOT / "results" / f"{name}-quick.md" if args.quick
+                       else ROOT / "docs" / "results" / f"{name}.md")
+    return store, out
+
+
+def command(script: str, argv: Sequence[str] | None) -> str:
+    """The command line that reproduces the page (without ``--no-progress``)."""
+    shown = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--no-progress"]
+    return " ".join([f"python benchmarks/{script}", *shown])
 
 
 def read_store(store: Path) -> list[dict[str, Any]]:

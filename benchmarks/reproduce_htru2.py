@@ -33,9 +33,7 @@ the finished units, so an interrupted run resumes. Run it with
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 import warnings
 from collections.abc import Iterable, Sequence
@@ -46,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from _reproduce import machine, read_store, run_units, wall_time
+from _reproduce import command, destinations, machine, parser, read_store, run_units, wall_time
 
 from fnnlab import data as fdata
 from fnnlab.bench import stats
@@ -343,31 +341,17 @@ def verdict(table: pd.DataFrame, chosen: pd.DataFrame,
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run (or resume) the experiment and write the page."""
-    root = Path(__file__).resolve().parent.parent
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=root.parent / "shared" / "data" / "htru2",
-                        help="folder with htru2.csv.gz and snn_paper_htru2_auc.csv")
-    parser.add_argument("--store", type=Path, default=None,
-                        help="JSON-lines results (default results/htru2[-quick].jsonl)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="the page (default docs/results/htru2.md; --quick: results/)")
-    parser.add_argument("--jobs", type=int, default=2, help="processes (1 torch thread each)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds folds, splits and inits")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 3 folds, a tiny grid, 2 epochs")
-    parser.add_argument("--no-progress", dest="progress", action="store_false")
-    args = parser.parse_args(argv)
-    suffix = "-quick" if args.quick else ""
-    store = args.store or root / "results" / f"htru2{suffix}.jsonl"
-    out = args.out or (root / "results" / "htru2-quick.md" if args.quick
-                       else root / "docs" / "results" / "htru2.md")
+    args = parser("htru2", __doc__.splitlines()[0],
+                  data="htru2.csv.gz and snn_paper_htru2_auc.csv",
+                  quick="3 folds, a tiny grid, 2 epochs",
+                  seed="seeds folds, splits and inits").parse_args(argv)
+    store, out = destinations(args, "htru2")
     grid, n_folds = (QUICK, 3) if args.quick else (FULL, N_FOLDS)
     path = args.data / "htru2.csv.gz"
     units = plan(path, grid, METHODS, n_folds=n_folds, seed=args.seed)
     wall = run(units, store, args.jobs, progress=args.progress)
     table, per_fold, chosen = summarize(read_store(store), units, paper_auc(args.data))
-    shown = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--no-progress"]
-    meta = {"command": " ".join(["python benchmarks/reproduce_htru2.py", *shown]),
+    meta = {"command": command("reproduce_htru2.py", argv),
             "machine": machine(), "wall": wall_time(store), "data": path.name,
             "rows": int(sum(len(u.test) for u in units) / len(METHODS)), "seed": args.seed,
             "n_folds": n_folds, "grid": {m: method_grid(grid, m, baseline=False)

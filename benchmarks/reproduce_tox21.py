@@ -34,9 +34,7 @@ only the missing units. Run it with
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 import warnings
 from collections.abc import Iterable, Sequence
@@ -48,7 +46,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import torch
-from _reproduce import machine, read_store, run_units, wall_time
+from _reproduce import command, destinations, machine, parser, read_store, run_units, wall_time
 
 from fnnlab.data import SCALINGS
 from fnnlab.models import FNNSpec
@@ -363,25 +361,13 @@ def verdict(ours: pd.DataFrame, paper: pd.DataFrame) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run (or resume) the experiment, write the page and the figure."""
-    root = Path(__file__).resolve().parent.parent
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=root.parent / "shared" / "data" / "tox21",
-                        help="folder with tox21.csv.gz and snn_paper_tox21_auc_by_depth.csv")
-    parser.add_argument("--store", type=Path, default=None,
-                        help="JSON-lines results (default results/tox21[-quick].jsonl)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="the page (default docs/results/tox21.md; --quick: results/)")
-    parser.add_argument("--scaling", default="quantile", help="name in fnnlab.data.SCALINGS")
-    parser.add_argument("--jobs", type=int, default=2, help="processes (1 torch thread each)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the split and the inits")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: depths 2 and 3, width 16, 1 epoch")
-    parser.add_argument("--no-progress", dest="progress", action="store_false")
-    args = parser.parse_args(argv)
-    suffix = "-quick" if args.quick else ""
-    store = args.store or root / "results" / f"tox21{suffix}.jsonl"
-    out = args.out or (root / "results" / "tox21-quick.md" if args.quick
-                       else root / "docs" / "results" / "tox21.md")
+    options = parser("tox21", __doc__.splitlines()[0],
+                     data="tox21.csv.gz and snn_paper_tox21_auc_by_depth.csv",
+                     quick="depths 2 and 3, width 16, 1 epoch",
+                     seed="seeds the split and the inits")
+    options.add_argument("--scaling", default="quantile", help="name in fnnlab.data.SCALINGS")
+    args = options.parse_args(argv)
+    store, out = destinations(args, "tox21")
     settings, depths = (QUICK, QUICK_DEPTHS) if args.quick else (FULL, DEPTHS)
     prepared = prepare(args.data / "tox21.csv.gz", store.parent, seed=args.seed,
                        scaling=args.scaling)
@@ -396,8 +382,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with np.load(prepared) as data:
         n_rows, n_features, tasks = len(data["X"]), data["X"].shape[1], list(data["tasks"])
         split = "/".join(str(len(data[p])) for p in ("train", "valid", "test"))
-    shown = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--no-progress"]
-    meta = {"command": " ".join(["python benchmarks/reproduce_tox21.py", *shown]),
+    meta = {"command": command("reproduce_tox21.py", argv),
             "machine": machine(), "wall": wall_time(store), "data": "tox21.csv.gz",
             "rows": n_rows, "features": n_features, "scaling": args.scaling,
             "split": f"80/10/10 ({split} rows)", "seed": args.seed, "tasks": tasks,

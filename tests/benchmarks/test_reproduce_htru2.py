@@ -1,29 +1,14 @@
 """The HTRU2 reproduction script on a tiny synthetic slice (never the real experiment)."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "reproduce_htru2.py"
+SCRIPT = "reproduce_htru2"  # loaded by the script fixture of conftest.py
 TINY = {"fnn": {"width": [4], "depth": [1], "lr": [0.01, 0.1], "epochs": [1],
                 "batch_size": [32], "early_stopping": [1]}}
-
-
-@pytest.fixture(scope="module")
-def script():
-    sys.path.insert(0, str(SCRIPT.parent))  # the script imports its sibling _reproduce
-    spec = importlib.util.spec_from_file_location("reproduce_htru2", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through it
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
-    sys.path.remove(str(SCRIPT.parent))
 
 
 @pytest.fixture
