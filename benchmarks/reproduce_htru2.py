@@ -85,6 +85,9 @@ CUT = [
     "rectangular layers only (paper: also conic; ResNet also diavolo blocks, bottleneck 25 %)",
     "at most 10 epochs of SGD, batch 256, early stopping after 3 epochs without a lower "
     "validation loss (the paper gives no batch size or epoch budget for HTRU2)",
+    "selection on one stratified 15 % validation split of each training fold, one seed "
+    "(the paper: nested cross-validation; the form of its inner loop is not in the sources "
+    "read here)",
 ]
 QUICK: dict[str, dict[str, list[Any]]] = {
     "fnn": {"width": [16], "depth": [2], "lr": [0.1], "dropout": [0.0], "epochs": [2],
