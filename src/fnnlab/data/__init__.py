@@ -10,7 +10,8 @@ The flow is ``load* -> Table -> split -> Splits(train, valid, test of Dataset)``
     for source in data.suite("quick"):            # named data sets for `fnnlab compare`
         table = source.load()
 
-Files: `dataset.py` (Dataset), `table.py` (Table, from_frame, from_arrays),
+Files: `dataset.py` (Dataset), `table.py` (Table, from_frame, from_arrays,
+target_columns),
 `columns.py` (numeric or categorical: how each feature column's kind is inferred or
 declared), `preprocess.py` (Preprocessor, TargetScaler), `scaling.py` (SCALINGS: how
 numeric columns are scaled, by name), `splits.py` (Splits, split,
@@ -40,7 +41,7 @@ from fnnlab.data.preprocess import IMPUTE_STRATEGIES, Preprocessor, TargetScaler
 from fnnlab.data.scaling import SCALINGS, Scaling
 from fnnlab.data.splits import Splits, from_indices, paper_split, paper_splits_file, split
 from fnnlab.data.suites import SUITES, Source, suite
-from fnnlab.data.table import Table, from_arrays, from_frame
+from fnnlab.data.table import Table, from_arrays, from_frame, target_columns
 
 __all__ = [
     "BUNDLED",
@@ -77,4 +78,5 @@ __all__ = [
     "read_rows",
     "split",
     "suite",
+    "target_columns",
 ]

@@ -71,7 +71,8 @@ class Preprocessor:
     scaling : {"standard", "robust", "quantile", "none"}, default="standard"
         How numeric columns are scaled (`fnnlab.data.scaling`): standardized,
         RealMLP's robust scaling with smooth clipping, quantile-mapped to a normal,
-        or left as they are.
+        or left as they are. A name only, not a class: `to_dict` stores the name,
+        and `from_dict` looks it up in ``SCALINGS``.
 
     Attributes
     ----------

@@ -59,6 +59,7 @@ Data", NeurIPS 2021, arXiv:2106.11959 (quantile transform to a normal for MLP in
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -86,7 +87,7 @@ _CLIP_ROBUST = 3.0
 _EPS_ROBUST = 1e-30
 
 
-class Scaling:
+class Scaling(ABC):
     """Base of the numeric-column scalings: fitted on training rows, applied to any rows.
 
     A subclass sets `name` and `fields` (its per-column parameters) and defines
@@ -137,11 +138,13 @@ class Scaling:
         """`fit` on ``X``, then `transform` it."""
         return self.fit(X).transform(X)
 
+    @abstractmethod
     def _fit(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        raise NotImplementedError
+        """The per-column parameters fitted on ``X`` (at least one row and one column)."""
 
+    @abstractmethod
     def _transform(self, X: np.ndarray, **parameters: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """``X`` scaled with ``parameters`` (`parameters_`)."""
 
     def _check(self, parameters: Mapping[str, np.ndarray]) -> str | None:
         """Why ``parameters`` cannot be this scaling's fitted state, or None if they can."""
