@@ -292,6 +292,8 @@ class _Stack:
             perms = self.rows.gather(1, perms)
         total = torch.zeros(self.k, device=dev)
         seen = 0
+        # Decided per epoch, not per step: while every member runs, no loss is masked.
+        all_active = bool(self.active.all())
         for b, lo in enumerate(range(0, n, self.batch_size)):
             m = min(self.batch_size, n - lo)
             if m == 1 and n > 1:
@@ -300,12 +302,16 @@ class _Stack:
             saved = _add_weight_noise(self.net, self.matrices, self.w_noise, self.gens) \
                 if self.noisy_weights else None
             losses = self.loss_fn(self.net(xb).float(), yb)
-            bad = self.active & ~torch.isfinite(losses)
-            if bool(bad.any()):
-                self._diverge(torch.nonzero(bad).flatten().tolist(), losses, epoch, b, lrs, t0)
-                if not bool(self.active.any()):
-                    break
-            losses = torch.where(self.active, losses, torch.zeros_like(losses))
+            if not bool(torch.isfinite(losses).all()):  # one test per step while all is well
+                bad = self.active & ~torch.isfinite(losses)
+                if bool(bad.any()):
+                    self._diverge(torch.nonzero(bad).flatten().tolist(), losses, epoch, b, lrs,
+                                  t0)
+                    all_active = False
+                    if not bool(self.active.any()):
+                        break
+            if not all_active:
+                losses = torch.where(self.active, losses, torch.zeros_like(losses))
             self._step(losses, saved, lr)
             total.add_(losses.detach(), alpha=m)
             seen += m
