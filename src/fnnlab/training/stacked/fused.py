@@ -28,6 +28,11 @@ in cache, returning no gradient for them (the optimizer skips those parameters).
 holds no (K, in, out) gradient per layer (``benchmarks/BENCHMARKS.md`` has the
 figures).
 
+Consecutive fused layers (an FNN's dense blocks without normalization or dropout) run
+as one node, :func:`fused_chain`: the forward pass applies them in turn and the
+backward pass walks them in reverse, each layer exactly as above, so a stack pays one
+Python ``apply`` and one backward call per run of layers instead of per layer.
+
 Where the kernels are unavailable (no C compiler, ``FNNLAB_NATIVE_KERNELS=0``) or the
 tensors are not float32 on the CPU, :class:`StackedLinearAct` runs the same layer with
 torch's ops; both give the same values up to float32 rounding.

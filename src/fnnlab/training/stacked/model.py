@@ -32,7 +32,8 @@ nothing else reads, SELU, ELU and ReLU run in place (the backward pass uses thei
 output, as torch's ``elu_``/``relu_`` do): one (K, N, F) tensor less per layer. When
 the activation directly follows the linear map (no normalization in between), the two
 become one :class:`~fnnlab.training.stacked.fused.StackedLinearAct` node whose bias
-add, activation and bias gradient run as native fused kernels.
+add, activation and bias gradient run as native fused kernels, and an FNN's run of such
+blocks becomes one node (:func:`~fnnlab.training.stacked.fused.fused_chain`).
 Anything else (spectral norm, PReLU, Grid LSTM) raises :class:`NotStackable`, and
 :func:`fnnlab.training.fit_many` trains such members one at a time instead.
 
