@@ -9,6 +9,7 @@ run's peak memory in a fresh subprocess (peak RSS minus the RSS before the call)
 to ``member_bytes`` x K, the estimate ``fit_many`` chunks by.
 
     .venv/bin/python benchmarks/bench_stacked.py --threads 1 --repeats 3
+    PYTHONPATH=<tree>/src .venv/bin/python benchmarks/bench_stacked.py --calls 4  # one tree
 
 Threads: the default is 1. On a 2-core machine shared with other work, 2 OpenMP threads
 per process collapse (a (64, 64, 64) bmm measured 17 ms with 2 threads against 0.75 ms
@@ -74,6 +75,18 @@ def _memory(args) -> None:
           f"{estimate / 2**20:.1f} MiB")
 
 
+def _calls(args) -> None:
+    """``args.calls`` warm stacked calls: one line each, wall and CPU seconds."""
+    data, spec, seeds, lrs, kw = _setup(args)
+    _stacked(data, spec, seeds[:4], lrs[:4], {**kw, "epochs": 1})  # warm-up
+    for _ in range(args.calls):
+        t0, c0 = time.perf_counter(), time.process_time()
+        _stacked(data, spec, seeds, lrs, kw)
+        print(f"stacked call: {time.perf_counter() - t0:.3f} s wall, "
+              f"{time.process_time() - c0:.3f} s CPU, load {os.getloadavg()[0]:.1f}",
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
@@ -82,10 +95,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--method", default="snn")
     parser.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--calls", type=int, default=0, metavar="N",
+                        help="only time N warm stacked calls in this process (wall and CPU "
+                             "seconds per call), for before/after runs of two source trees")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.memory_only:
         _memory(args)
+        return
+    if args.calls:
+        _calls(args)
         return
 
     data, spec, seeds, lrs, kw = _setup(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -91,9 +92,13 @@ def test_backward_kernel_matches_torch(name):
 
 
 @native
-def test_kernels_give_the_same_values_on_one_and_two_threads():
+@pytest.mark.parametrize("shape", [(16, 64, 64), (1, 200, 200)])
+def test_kernels_give_the_same_values_on_one_and_two_threads(shape):
+    # (1, 200, 200): one member, the backward work split over blocks of 64 features
+    # (the last one partial), which must not change any bias-gradient sum.
     act = ACTS["selu"]
-    z, bias, g = torch.randn(16, 64, 64), torch.randn(16, 1, 64), torch.randn(16, 64, 64)
+    k, n, f = shape
+    z, bias, g = torch.randn(k, n, f), torch.randn(k, 1, f), torch.randn(k, n, f)
     before = torch.get_num_threads()
     results = []
     try:
@@ -105,6 +110,11 @@ def test_kernels_give_the_same_values_on_one_and_two_threads():
         torch.set_num_threads(before)
     for a, b in zip(*results, strict=True):
         assert torch.equal(a, b)
+    pre = (z.double() + bias.double()).requires_grad_()
+    (want,) = torch.autograd.grad(_reference(pre, act), pre, g.double())
+    torch.testing.assert_close(results[0][1].double(), want, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(results[0][2].double(), want.sum(1, keepdim=True), rtol=1e-4,
+                               atol=1e-4)
 
 
 @native
@@ -162,6 +172,33 @@ def test_stacked_dense_blocks_fuse_and_match_members(method, twin, use_native, m
                          (net.net.hidden[1].linear.linear.bias.grad[k, 0],
                           member.hidden[1].linear.bias.grad)):
             torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-5)
+
+
+@native
+@pytest.mark.parametrize("sgd", [False, True])
+def test_a_run_of_fused_blocks_is_one_node_and_matches_layer_by_layer(sgd, monkeypatch):
+    net, _ = _stacked("snn")
+    x = torch.randn(3, 5, 6)
+    step = torch.full((3, 1, 1), -0.1) if sgd else None
+    for layer in net.fused_layers():
+        layer.sgd_step = step
+    ref = copy.deepcopy(net)
+    ref._parts = None  # each block its own node, as FNN.forward runs them
+    calls = []
+    real_apply = LinearActFunction.apply
+    monkeypatch.setattr(LinearActFunction, "apply",
+                        staticmethod(lambda *a: calls.append(len(a)) or real_apply(*a)))
+    out, want = net(x), ref(x)
+    assert calls == [1 + 4 * 3] + [5] * 3  # the chain's three layers, then one by one
+    torch.testing.assert_close(out, want, rtol=0, atol=0)
+    out.square().sum().backward()
+    want.square().sum().backward()
+    for a, b in zip(net.trainable(), ref.trainable(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)  # SGD steps taken alike
+        if a.grad is None or b.grad is None:
+            assert a.grad is None and b.grad is None and sgd
+        else:
+            torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=0)
 
 
 def test_blocks_with_a_norm_before_the_activation_are_not_fused():

@@ -86,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--depth and --width must be >= 1, got {args.depth}, {args.width}.")
     if args.report is not None:
         args.report.mkdir(parents=True, exist_ok=True)
+    # Each network's weights come from build(..., seed=args.seed); dropout masks drawn
+    # inside the diagnostics come from torch's global generator, seeded once here so a
+    # run with dropout repeats exactly.
+    torch.manual_seed(args.seed)
 
     def spec(method: str, in_features: int, out_features: int) -> FNNSpec:
         name, overrides = diagnostics.parse_method(method)
@@ -97,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
         x = torch.randn(256, 32, generator=gen)
         tables = []
         for method in methods:
-            torch.manual_seed(args.seed)
-            table = diagnostics.signal_propagation(build(spec(method, 32, 1)), x)
+            table = diagnostics.signal_propagation(build(spec(method, 32, 1), seed=args.seed),
+                                                   x)
             tables.append(table.assign(method=method))
         signal = pd.concat(tables, ignore_index=True)
         _print(f"Signal propagation at initialization (256 standard-normal inputs, "
@@ -130,8 +134,7 @@ def run(args: argparse.Namespace) -> int:
         X, y = train.X, train.y
         smooth, line, plane = [], [], []
         for method in methods:
-            torch.manual_seed(args.seed)
-            model = build(spec(method, X.shape[1], train.n_classes))
+            model = build(spec(method, X.shape[1], train.n_classes), seed=args.seed)
             smooth.append(diagnostics.loss_smoothness(
                 model, X, y, lr=args.lr, steps=args.steps, every=max(1, args.steps // 10),
                 seed=args.seed).assign(method=method))

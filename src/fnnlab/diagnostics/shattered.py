@@ -28,8 +28,8 @@ The procedure, and every choice it makes
   gated transform.
 - **Initialization**: the preset's own (He normal for the ReLU presets, LeCun
   normal for ``snn``), all biases zero, batch-norm scale 1 and shift 0; one fresh
-  network per seed, built after ``torch.manual_seed(seed)`` inside
-  ``torch.random.fork_rng`` (the caller's random state is untouched).
+  network per seed, ``build(spec, seed=seed)`` (the caller's random state is
+  untouched).
 - **Batch statistics**: the network runs in training mode and the 256 grid points
   form one batch, so batch normalization uses the grid's mean and variance, as in
   the paper's Figure 1. Dropout presets are used with their rate, which is 0 for
@@ -168,10 +168,7 @@ def _literal(text: str) -> Any:
 def _network(method: str, depth: int, width: int, seed: int) -> nn.Module:
     name, overrides = parse_method(method)
     spec = FNNSpec(1, 1, depth=depth, width=width, method=name, **overrides)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = build(spec)
-    return model.train()
+    return build(spec, seed=seed).train()
 
 
 def _check_lists(methods: Sequence[str], depths: Sequence[int], n_seeds: int) -> None:

@@ -134,8 +134,12 @@ def parity_experiment(
     unknown = sorted(set(models) - set(PARITY_MODELS))
     if unknown:
         raise ValueError(f"Unknown parity models {unknown}; pick from {list(PARITY_MODELS)}.")
-    torch.manual_seed(seed)
-    built = parity_models(k, depth, hidden_size, tied)
+    # The models are drawn one after another from one seeded stream (the width search
+    # builds baselines too), so each is not build(spec, seed=...); fork_rng leaves the
+    # caller's generator as it was.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        built = parity_models(k, depth, hidden_size, tied)
     x_test, y_test = parity_data(n_test, k, torch.Generator().manual_seed(seed + 1))
     check_every = max(1, steps // 20)
     rows = []

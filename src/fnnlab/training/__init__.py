@@ -2,11 +2,12 @@
 checkpoints.
 
 One concept per file: ``config.py`` (``FitConfig``, every training option),
-``fit.py`` (the loop), ``bagging.py`` (bagged ensembles, reached through
-``fit(..., bagging=n)``), ``record.py`` (what an epoch records), ``optimizers.py``,
-``schedules.py``, ``regularization.py``, ``callbacks.py``, ``metrics.py``,
-``checkpoint.py`` (save/load, atomic and pickle-safe), ``predict.py``, ``result.py``,
-``ensemble.py`` (``fit_ensemble``: k members of one spec trained as one stack),
+``fit.py`` (the loop), ``bagging.py`` (the ``Ensemble`` module, and
+``fit(..., bagging=n)``, a route to ``fit_ensemble``), ``record.py`` (what an epoch
+records), ``optimizers.py``, ``schedules.py``, ``regularization.py``, ``callbacks.py``,
+``metrics.py``, ``checkpoint.py`` (save/load, atomic and pickle-safe), ``predict.py``,
+``result.py``, ``ensemble.py`` (``fit_ensemble``: k members of one spec trained as
+one stack, with or without bootstrap samples; the one implementation of bagging),
 ``search.py`` (``search``: successive halving inside stacks),
 ``stacked/`` (``fit_many``: many same-shaped networks trained as one vectorized model).
 """

@@ -5,8 +5,10 @@ rows), so members make partly independent errors. If k members' errors have vari
 v and correlation c, the averaged prediction's error has variance c v + (1 - c) v / k:
 for uncorrelated members the squared error falls like 1/k (notes 002, "bagging").
 Averaging happens in prediction space (probabilities, means, rates), through the
-likelihood's ``combine``. The entrance is ``fit(model, data, bagging=k)``, which runs
-:func:`fit_bagged` and returns the :class:`Ensemble`.
+likelihood's ``combine``. Bagging is trained by
+:func:`~fnnlab.training.ensemble.fit_ensemble` with ``bootstrap=True``;
+``fit(model, data, bagging=k)`` (:func:`fit_bagged`) is the route to it for a model in
+hand, and returns the :class:`Ensemble`.
 
 References
 ----------
@@ -15,9 +17,7 @@ Breiman, "Bagging Predictors", Machine Learning 24, 1996.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import types
 from typing import Any
 
 import pandas as pd
@@ -25,11 +25,8 @@ import torch
 from torch import Tensor, nn
 
 from fnnlab.likelihoods import Likelihood
-from fnnlab.models import build
 from fnnlab.training.checks import check_positive_int
 from fnnlab.training.config import FitConfig
-from fnnlab.training.fit import fit
-from fnnlab.training.inputs import as_xy
 from fnnlab.training.result import FitResult
 
 __all__ = ["Ensemble", "bootstrap_indices", "fit_bagged"]
@@ -74,41 +71,33 @@ def fit_bagged(model: nn.Module, train: Any, valid: Any = None, *, n_members: in
                config: FitConfig | None = None, **options: Any) -> FitResult:
     """Bagging: train ``n_members`` copies on bootstrap resamples and average them.
 
-    Member k trains on N rows drawn with replacement from ``train`` (generator seeded
-    with ``seed``) by ``fit(member, ..., seed=seed + k, **options)``. A model with a
-    ``.spec`` is rebuilt for each member from that spec with torch's generator seeded
-    to ``seed + k`` inside ``fork_rng`` (fresh, different initial weights; the
-    caller's RNG state is untouched); any other module is deep-copied, so members start
-    equal and differ by their data. Returns a :class:`FitResult` whose ``model`` is the
-    :class:`~fnnlab.training.bagging.Ensemble`, ``history`` stacks the members' histories
-    with a ``member`` column, and ``members`` holds their results. ``config`` and
-    ``options`` are :class:`~fnnlab.training.config.FitConfig`'s, as for :func:`fit`.
+    What ``fit(model, train, valid, bagging=n_members)`` runs; a thin route to
+    :func:`~fnnlab.training.ensemble.fit_ensemble`, the one implementation, as
+    ``fit_ensemble(model, train, valid, k=n_members, bootstrap=True, stop_on="member")``.
+    Member k trains on N rows drawn with replacement from ``train`` (one generator
+    seeded with ``seed`` draws the samples in member order) with ``seed + k``. A model
+    with a ``.spec`` is rebuilt for each member as ``build(spec, seed=seed + k)``
+    (fresh, different initial weights); any other module is deep-copied, so members
+    start equal and differ by their data. Members train in one stack where the options
+    and layers allow (:func:`fnnlab.fit_many`'s engine), else one after another with
+    :func:`fnnlab.fit`; each stops early on its own validation loss.
+
+    Returns
+    -------
+    FitResult
+        ``model`` is the :class:`Ensemble` (members that diverged are left out, with a
+        warning), ``history`` stacks the members' histories with a ``member`` column,
+        ``best_epoch`` is None and ``members`` holds each member's result. ``config``
+        and ``options`` are :class:`~fnnlab.training.config.FitConfig`'s, as for
+        :func:`fit`.
     """
-    # The one entrance is fit(..., bagging=n_members), which calls this.
+    # Imported here: ensemble.py builds on this module's Ensemble.
+    from fnnlab.training.ensemble import fit_ensemble
+
     check_positive_int("n_members", n_members)
     cfg = FitConfig.from_options(options, config, where="fit_bagged")
-    seed = cfg.seed
-    if cfg.checkpoint is not None or cfg.resume is not None:
-        raise ValueError("checkpoint/resume are not supported together with bagging.")
-    x, y, n_classes = as_xy(train, "train")
-    gen = torch.Generator().manual_seed(seed)
-    spec = getattr(model, "spec", None)
-    results = []
-    for k in range(n_members):
-        if spec is not None:
-            member = build(spec, seed=seed + k)
-        else:
-            member = copy.deepcopy(model)
-        rows = bootstrap_indices(len(x), gen)
-        sample = types.SimpleNamespace(X=x[rows], y=y[rows], n_classes=n_classes)
-        results.append(fit(member, sample, valid,
-                           config=dataclasses.replace(cfg, seed=seed + k, bagging=None)))
-    lik = results[0].likelihood
-    ensemble = Ensemble([r.model for r in results], lik)
-    history = pd.concat([r.history.assign(member=k) for k, r in enumerate(results)],
+    result = fit_ensemble(model, train, valid, k=n_members, bootstrap=True, stop_on="member",
+                          config=dataclasses.replace(cfg, bagging=None))
+    history = pd.concat([r.history.assign(member=k) for k, r in enumerate(result.members)],
                         ignore_index=True)
-    reasons = sorted({r.stop_reason for r in results})
-    best_state = {key: value.detach().to("cpu", copy=True)
-                  for key, value in ensemble.state_dict().items()}
-    return FitResult(model=ensemble, history=history, best_epoch=None, best_state=best_state,
-                     stop_reason=", ".join(reasons), likelihood=lik, members=results)
+    return dataclasses.replace(result, history=history, best_epoch=None)

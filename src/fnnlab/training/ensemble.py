@@ -3,7 +3,10 @@ r"""``fit_ensemble``: k networks of one spec trained as one stacked model, avera
 The members are k copies of one architecture with their own initial weights (seeds),
 optionally their own bootstrap sample of the training rows (bagging, notes 002),
 trained together by the stacked engine of :func:`fnnlab.fit_many`, so the whole
-ensemble costs about as much as a few single fits. The result is an
+ensemble costs about as much as a few single fits. This is the one implementation of
+bagging: ``fit(model, data, bagging=k)`` (:func:`~fnnlab.training.bagging.fit_bagged`)
+is ``fit_ensemble(model, data, k=k, bootstrap=True, stop_on="member")`` with the
+members' histories kept side by side. The result is an
 :class:`~fnnlab.training.bagging.Ensemble`, whose prediction is the mean of the
 members' predicted distributions: the mean of their class probabilities, or of their
 predicted means for regression. If the members' errors have variance v and
@@ -24,6 +27,7 @@ Breiman, "Bagging Predictors", Machine Learning 24, 1996.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import types
@@ -33,9 +37,9 @@ from typing import Any
 
 import pandas as pd
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from fnnlab.models import FNNSpec, build
+from fnnlab.models import FNN, FNNSpec, build
 from fnnlab.training.bagging import Ensemble, bootstrap_indices
 from fnnlab.training.callbacks import EarlyStopping
 from fnnlab.training.checks import TrainingData, check_positive_int
@@ -88,7 +92,7 @@ class _EnsembleMonitor(StackMonitor):
                 link.tensor.copy_(saved)
 
 
-def fit_ensemble(spec: FNNSpec, train: Any, valid: Any = None, *, k: int = 16,
+def fit_ensemble(spec: FNNSpec | nn.Module, train: Any, valid: Any = None, *, k: int = 16,
                  bootstrap: bool = False, seeds: Sequence[int] | None = None,
                  stop_on: str = "ensemble", config: FitConfig | None = None,
                  **options: Any) -> FitResult:
@@ -96,8 +100,10 @@ def fit_ensemble(spec: FNNSpec, train: Any, valid: Any = None, *, k: int = 16,
 
     Parameters
     ----------
-    spec : FNNSpec
-        The members' architecture.
+    spec : FNNSpec or nn.Module
+        The members' architecture. A module built from a spec (its ``.spec``, as
+        :func:`fnnlab.build` sets it) stands for that spec; any other module is
+        deep-copied, so its members start equal and differ by their data and shuffles.
     train, valid : Dataset or (X, y)
         As for :func:`fnnlab.fit`.
     k : int, default=16
@@ -107,8 +113,8 @@ def fit_ensemble(spec: FNNSpec, train: Any, valid: Any = None, *, k: int = 16,
         rows (a generator seeded with ``seed`` draws the samples, as ``fit_bagged``).
     seeds : sequence of int or None
         One seed per member: its initial weights (``build(spec, seed=s)``) and its
-        shuffles. None: ``seed, seed + 1, ..., seed + k - 1``. Equal seeds without
-        bootstrap give identical members.
+        shuffles (for a deep-copied module, only its shuffles). None: ``seed, seed + 1,
+        ..., seed + k - 1``. Equal seeds without bootstrap give identical members.
     stop_on : {"ensemble", "member"}, default="ensemble"
         What ``early_stopping`` watches: the ensemble's validation loss (every member
         stops at once and keeps the weights of the ensemble's best epoch), or each
@@ -136,16 +142,18 @@ def fit_ensemble(spec: FNNSpec, train: Any, valid: Any = None, *, k: int = 16,
     """
     cfg = FitConfig.from_options(options, config, where="fit_ensemble")
     configs, rows = _member_setup(spec, train, valid, cfg, k, bootstrap, seeds, stop_on)
-    members = [build(spec, seed=c.seed) for c in configs]
+    members = _new_members(spec, configs)
     lik_monitor = _EnsembleMonitor(cfg.early_stopping if stop_on == "ensemble" else None)
     results = None
-    if stackable(cfg):
+    # Only fnnlab's own networks stack: an arbitrary module's forward need not broadcast
+    # over the leading member dimension (as in fit).
+    if stackable(cfg) and isinstance(members[0], FNN):
         try:
             with paused_gc():
                 results = train_stack(members, configs, train, valid, stacklevel=2,
                                       rows=rows, monitor=lik_monitor)
         except NotStackable:
-            members = [build(spec, seed=c.seed) for c in configs]
+            members = _new_members(spec, configs)
     if results is None:
         if stop_on == "ensemble" and cfg.early_stopping is not None:
             raise ValueError(
@@ -158,15 +166,27 @@ def fit_ensemble(spec: FNNSpec, train: Any, valid: Any = None, *, k: int = 16,
                             cfg.early_stopping is not None)
 
 
-def _member_setup(spec: FNNSpec, train: Any, valid: Any, cfg: FitConfig, k: int,
+def _new_members(spec: FNNSpec | nn.Module, configs: list[FitConfig]) -> list[nn.Module]:
+    """One untrained member per config: built from the spec with its seed, or a copy."""
+    arch = spec if isinstance(spec, FNNSpec) else getattr(spec, "spec", None)
+    if isinstance(arch, FNNSpec):
+        return [build(arch, seed=c.seed) for c in configs]
+    return [copy.deepcopy(spec) for _ in configs]
+
+
+def _member_setup(spec: FNNSpec | nn.Module, train: Any, valid: Any, cfg: FitConfig, k: int,
                   bootstrap: bool, seeds: Sequence[int] | None, stop_on: str
                   ) -> tuple[list[FitConfig], Tensor | None]:
     """The members' configs and bootstrap rows (K, N), after checking the arguments."""
-    if not isinstance(spec, FNNSpec):
-        raise TypeError(f"fit_ensemble: spec must be an FNNSpec, got {type(spec).__name__}.")
+    if not isinstance(spec, FNNSpec | nn.Module):
+        raise TypeError(f"fit_ensemble: spec must be an FNNSpec or an nn.Module, got "
+                        f"{type(spec).__name__}.")
     check_positive_int("k", k)
     if cfg.bagging is not None:
         raise ValueError("fit_ensemble: pass bootstrap=True instead of bagging=n.")
+    if cfg.checkpoint is not None or cfg.resume is not None:
+        raise ValueError("checkpoint/resume are not supported together with bagging or "
+                         "fit_ensemble.")
     if stop_on not in _STOP_ON:
         raise ValueError(f"stop_on must be one of {', '.join(_STOP_ON)}, got {stop_on!r}.")
     if stop_on == "ensemble" and cfg.early_stopping is not None and valid is None:

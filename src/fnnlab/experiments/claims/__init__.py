@@ -440,9 +440,8 @@ def _add_graph(report) -> None:
 
     report.add_section("Appendix: a computational graph", anchor="graph")
     spec = FNNSpec(in_features=4, out_features=2, depth=2, width=8, method="snn")
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        png = model_graph_png(build(spec), torch.randn(3, 4))
+    png = model_graph_png(build(spec, seed=0),
+                          torch.randn(3, 4, generator=torch.Generator().manual_seed(0)))
     if png is None:
         report.add_text("The autograd graph of a 2-layer SNN is drawn here when torchviz and "
                         "Graphviz are installed (pip install torchviz; apt-get install "

@@ -55,9 +55,8 @@ def expressivity(quick: bool, seed: int) -> Outcome:
     rows, checks = [], []
 
     # (a) A depth-6 network with identity activations is one affine map W x + b.
-    torch.manual_seed(seed)
     linear = build(FNNSpec(5, 3, depth=6, width=16, method=None, activation="identity",
-                           init="glorot_normal")).double().eval()
+                           init="glorot_normal"), seed=seed).double().eval()
     with torch.no_grad():
         bias = linear(torch.zeros(1, 5, dtype=torch.float64))            # (1, 3)
         weight = linear(torch.eye(5, dtype=torch.float64)) - bias        # (5, 3) = W^T
@@ -77,9 +76,9 @@ def expressivity(quick: bool, seed: int) -> Outcome:
     fits = {}
     epochs = 60 if quick else 200
     for name, activation in (("deep linear", "identity"), ("deep ReLU", "relu")):
-        torch.manual_seed(seed)
         net = build(FNNSpec(1, 1, depth=4, width=32, method=None, activation=activation,
-                            init="glorot_normal" if activation == "identity" else "he_normal"))
+                            init="glorot_normal" if activation == "identity" else "he_normal"),
+                    seed=seed)
         res = fit(net, (xs, ys), optimizer="adam", lr=3e-3, epochs=epochs, batch_size=64,
                   seed=seed, progress=False)
         with torch.no_grad():

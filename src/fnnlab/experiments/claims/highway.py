@@ -65,10 +65,9 @@ def highway_checks(hw_loss: float, plain_loss: float, initial_loss: float,
 
 def _train(parts, method: str, depth: int, lr: float, gate_bias: float | None,
            epochs: int, seed: int):
-    torch.manual_seed(seed)
     extra = {} if gate_bias is None else {"gate_bias": gate_bias}
     model = build(FNNSpec(parts.n_features, parts.n_outputs, depth=depth, width=64,
-                          method=method, **extra))
+                          method=method, **extra), seed=seed)
     init_gates = _gate_means(model, parts.train.X) if method == "highway" else []
     with warnings.catch_warnings():  # a plain deep net may diverge: that is measured
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
 from matplotlib.figure import Figure
 
 from fnnlab import data
@@ -45,9 +44,8 @@ def landscape(quick: bool, seed: int) -> Outcome:
     steps = 60 if quick else 200
     checks, rows, smooth = [], [], []
     for method in ("msra", "batchnorm"):
-        torch.manual_seed(seed)
         model = build(FNNSpec(parts.n_features, parts.n_outputs, depth=depth, width=64,
-                              method=method))
+                              method=method), seed=seed)
         table = loss_smoothness(model, X, y, lr=0.05, steps=steps, every=max(steps // 12, 1),
                                 seed=seed).assign(method=method)
         smooth.append(table)
@@ -64,10 +62,9 @@ def landscape(quick: bool, seed: int) -> Outcome:
     n_dirs = 2 if quick else 4
     curves, excess = {}, {}
     for method, label in (("msra", "plain"), ("resnet", "residual")):
-        torch.manual_seed(seed)
         blocks = depth if method == "msra" else (depth + 1) // 2   # equal number of layers
         model = build(FNNSpec(parts.n_features, parts.n_outputs, depth=blocks, width=64,
-                              method=method, norm="none"))
+                              method=method, norm="none"), seed=seed)
         res = fit(model, parts.train, optimizer="momentum", lr=0.01, epochs=epochs,
                   batch_size=64, seed=seed, progress=False)
         values = []

@@ -50,11 +50,10 @@ def largest_usable_rate(quick: bool, seed: int) -> tuple[dict[str, float], list[
     for method in ("msra", "batchnorm"):
         largest[method] = 0.0
         for lr in _RATES[quick]:
-            torch.manual_seed(seed)
             with warnings.catch_warnings():  # the largest rates are meant to diverge
                 warnings.simplefilter("ignore", RuntimeWarning)
                 r = fit(build(FNNSpec(parts.n_features, parts.n_outputs, depth=8, width=128,
-                                      method=method)),
+                                      method=method), seed=seed),
                         parts.train, parts.valid, optimizer="sgd", lr=lr,
                         epochs=3 if quick else 6, seed=seed, progress=False)
             a = float(r.history["valid_accuracy"].iloc[-1])
@@ -79,8 +78,7 @@ def _step_seconds(quick: bool, seed: int) -> pd.DataFrame:
     y = torch.randint(0, 10, (rows,), generator=gen)
     models = {}
     for method in _TIMED:
-        torch.manual_seed(seed)
-        models[method] = build(FNNSpec(64, 10, depth=8, width=width, method=method))
+        models[method] = build(FNNSpec(64, 10, depth=8, width=width, method=method), seed=seed)
     out = []
     for batch in (_SMALL_BATCH, _LARGE_BATCH):
         times: dict[str, list[float]] = {m: [] for m in _TIMED}
@@ -153,8 +151,7 @@ def batch_norm(quick: bool, seed: int) -> Outcome:
     rows, checks, histories = [], [], []
 
     # (a) Running statistics approximate the whole training set's.
-    torch.manual_seed(seed)
-    res = fit(build(FNNSpec(n_in, n_out, depth=4, width=128, method="batchnorm")),
+    res = fit(build(FNNSpec(n_in, n_out, depth=4, width=128, method="batchnorm"), seed=seed),
               parts.train, optimizer="momentum", lr=0.01, epochs=5 if quick else 15,
               seed=seed, progress=False)
     stats = pd.DataFrame(_running_vs_full(res.model, parts.train.X))
@@ -173,11 +170,10 @@ def batch_norm(quick: bool, seed: int) -> Outcome:
     epochs = 5 if quick else 12
     acc = {}
     for norm in ("none", "batch"):
-        torch.manual_seed(seed)
         spec = FNNSpec(n_in, n_out, depth=depth, width=128, method=None, activation="sigmoid",
                        init="glorot_normal", norm=norm)
-        r = fit(build(spec), parts.train, parts.valid, optimizer="sgd", lr=0.1, epochs=epochs,
-                batch_size=32, seed=seed, progress=False)
+        r = fit(build(spec, seed=seed), parts.train, parts.valid, optimizer="sgd", lr=0.1,
+                epochs=epochs, batch_size=32, seed=seed, progress=False)
         acc[norm] = float(r.history["valid_accuracy"].iloc[-1])
         histories.append(r.history.assign(run=f"sigmoid, depth {depth}, norm={norm}"))
         rows.append({"part": f"(b) sigmoid, depth {depth}", "setting": f"norm={norm}",
@@ -293,9 +289,8 @@ def weight_norm(quick: bool, seed: int) -> Outcome:
     methods = ("batchnorm", "weightnorm", "weightnorm_mean_only")
     for method in methods:
         for s in seeds:
-            torch.manual_seed(s)
             model = build(FNNSpec(parts.n_features, parts.n_outputs, depth=6, width=128,
-                                  method=method))
+                                  method=method), seed=s)
             r = fit(model, parts.train, parts.valid, optimizer="momentum", lr=0.01,
                     epochs=epochs, seed=s, progress=False)
             rows.append({"method": method, "seed": s, "test accuracy": _accuracy(r, parts.test),

@@ -214,10 +214,9 @@ def _solvers(quick: bool, seed: int) -> pd.DataFrame:
     rows = []
     for name, rates in grids.items():
         for lr in rates:
-            torch.manual_seed(seed)
             spec = FNNSpec(parts.n_features, parts.n_outputs, depth=3, width=128,
                            method="msra")
-            res = fit(build(spec), parts.train, parts.valid, optimizer=name, lr=lr,
+            res = fit(build(spec, seed=seed), parts.train, parts.valid, optimizer=name, lr=lr,
                       epochs=epochs, batch_size=64, seed=seed, progress=False)
             test_pred = predict(res.model, parts.test.X, res.likelihood)
             rows.append({"optimizer": name, "lr": lr,

@@ -40,8 +40,7 @@ def output_units(quick: bool, seed: int) -> Outcome:
     rows, checks, curves = [], [], {}
     mean, median = 1.0, math.log(2)
     for name, label in (("gaussian", "mean"), ("laplace", "median")):
-        torch.manual_seed(seed)
-        model = build(FNNSpec(1, 1, depth=2, width=32, method="msra"))
+        model = build(FNNSpec(1, 1, depth=2, width=32, method="msra"), seed=seed)
         res = fit(model, (x, y), likelihood=name, optimizer="adam", lr=3e-3, epochs=epochs,
                   batch_size=64, seed=seed, progress=False)
         pred = predict(res.model, grid, res.likelihood).reshape(-1, 1)

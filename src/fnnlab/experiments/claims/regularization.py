@@ -24,9 +24,8 @@ from fnnlab.training.regularization import weight_matrices
 
 
 def _net(parts, seed: int, width: int, **options) -> torch.nn.Module:
-    torch.manual_seed(seed)
     return build(FNNSpec(parts.n_features, parts.n_outputs, depth=2, width=width,
-                         method="msra", **options))
+                         method="msra", **options), seed=seed)
 
 
 def _calibration(proba: torch.Tensor, y: torch.Tensor, bins: int = 10) -> tuple[float, float]:

@@ -79,8 +79,7 @@ def selu_fixed_point(quick: bool, seed: int) -> Outcome:
         spec = FNNSpec(in_features=width, out_features=1, depth=depth, width=width,
                        method="snn", activation_params={"alpha": params[0],
                                                         "scale": params[1]})
-        torch.manual_seed(seed)
-        model = build(spec).eval()
+        model = build(spec, seed=seed).eval()
         for input_var in (1.0, 4.0):
             x = torch.randn(rows, width, generator=gen) * math.sqrt(input_var)
             with torch.no_grad():
@@ -152,8 +151,7 @@ def self_normalization(quick: bool, seed: int) -> Outcome:
     }
     frames, checks, summary = [], [], []
     for name, options in nets.items():
-        torch.manual_seed(seed)
-        model = build(FNNSpec(64, 1, depth=depth, width=width, **options))
+        model = build(FNNSpec(64, 1, depth=depth, width=width, **options), seed=seed)
         # Dropout is only active in training mode; the others are measured as at test time.
         mode = "train" if "dropout" in name else "eval"
         torch.manual_seed(seed)

@@ -28,12 +28,20 @@ in cache, returning no gradient for them (the optimizer skips those parameters).
 holds no (K, in, out) gradient per layer (``benchmarks/BENCHMARKS.md`` has the
 figures).
 
+Consecutive fused layers (an FNN's dense blocks without normalization or dropout) run
+as one node, :func:`fused_chain`: the forward pass applies them in turn and the
+backward pass walks them in reverse, each layer exactly as above, so a stack pays one
+Python ``apply`` and one backward call per run of layers instead of per layer.
+
 Where the kernels are unavailable (no C compiler, ``FNNLAB_NATIVE_KERNELS=0``) or the
 tensors are not float32 on the CPU, :class:`StackedLinearAct` runs the same layer with
 torch's ops; both give the same values up to float32 rounding.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -42,52 +50,80 @@ from torch.autograd.function import once_differentiable
 from fnnlab.training.stacked import kernels
 from fnnlab.training.stacked.kernels import Activation
 
-__all__ = ["LinearActFunction", "StackedLinearAct"]
+__all__ = ["LinearActFunction", "StackedLinearAct", "fused_chain"]
 
 
 class LinearActFunction(torch.autograd.Function):
-    """y = act(bmm(x, W) + b) with the native kernels; see the module docstring.
+    """y = act(bmm(x, W) + b) with the native kernels, for one layer or a chain of them.
 
-    With ``sgd_step`` (a (K, 1, 1) tensor holding −ε per member) the backward pass also
-    takes plain SGD's step in place, W ← W − ε ∂W and b ← b − ε ∂b, and returns no
-    gradient for W and b.
+    Called as ``apply(x, W_1, b_1, act_1, step_1, W_2, b_2, act_2, step_2, ...)``
+    (one layer may leave out its step): each dense layer is four arguments, and layer
+    l + 1 takes layer l's output as its input. A chain is one autograd node, so a run of
+    L fused layers costs one Python ``apply`` and one backward call instead of L of each
+    (about 30 µs per layer and step, most of a stack of one's overhead over a
+    hand-written loop). With ``step_l`` (a (K, 1, 1) tensor holding −ε per member) the
+    backward pass also takes plain SGD's step in place, W_l ← W_l − ε ∂W_l and
+    b_l ← b_l − ε ∂b_l, and returns no gradient for W_l and b_l; with None it returns
+    their gradients.
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, weight_t: Tensor, bias: Tensor, act: Activation,
-                sgd_step: Tensor | None = None) -> Tensor:
-        out = kernels.bias_act_(torch.bmm(x, weight_t), bias, act)
-        ctx.save_for_backward(x, weight_t, out, bias)
-        ctx.act, ctx.sgd_step = act, sgd_step
-        return out
+    def forward(ctx, x: Tensor, *layers: Any) -> Tensor:
+        ctx.n_args = len(layers)
+        if len(layers) == 3:  # one layer without its step: no SGD in the backward pass
+            layers = (*layers, None)
+        outs, h = [], x
+        for i in range(0, len(layers), 4):
+            h = kernels.bias_act_(torch.bmm(h, layers[i]), layers[i + 1], layers[i + 2])
+            outs.append(h)
+        # The last output is the node's own output (saved so its version is checked);
+        # the others are intermediates no one else can see, kept on ctx.
+        ctx.save_for_backward(x, h, *(t for i in range(0, len(layers), 4)
+                                      for t in layers[i:i + 2]))
+        ctx.hidden_outs, ctx.layers = outs[:-1], layers
+        return h
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
-        x, weight_t, out, bias = ctx.saved_tensors
-        # The output's memory takes the pre-activation gradient: every consumer of the
-        # output has run its backward before this node, and the version bump makes a
-        # second backward through this graph (retain_graph) fail loudly, not silently.
-        grad_z, grad_bias = kernels.act_backward_(grad, out, ctx.act)
-        torch.autograd.graph.increment_version(out)
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        grad_x = torch.bmm(grad_z, weight_t.transpose(1, 2)) if need_x else None
-        step = ctx.sgd_step
-        if step is None:
-            return (grad_x, torch.bmm(x.transpose(1, 2), grad_z) if need_w else None,
-                    grad_bias if need_b else None, None, None)
-        # The SGD step while W, x and g_z are still in cache: W += xᵀ (−ε g_z), without
-        # writing ∂W to memory and reading it back in the optimizer (grad_x is done
-        # with g_z, so it may be scaled in place).
-        if need_w and step.numel() == 1:
-            # One member (fit's stack of one): ε as baddbmm's scalar alpha, which saves
-            # the pass over g_z that scaling it costs.
-            weight_t.baddbmm_(x.transpose(1, 2), grad_z, alpha=float(step))
-        elif need_w:
-            weight_t.baddbmm_(x.transpose(1, 2), grad_z.mul_(step))
-        if need_b:
-            bias.addcmul_(grad_bias, step)
-        return grad_x, None, None, None, None
+        x, last, *params = ctx.saved_tensors
+        outs, layers, needs = [*ctx.hidden_outs, last], ctx.layers, ctx.needs_input_grad
+        grads: list[Tensor | None] = [None] * len(layers)
+        for i in reversed(range(len(outs))):
+            inp = x if i == 0 else outs[i - 1]
+            need_x = needs[0] if i == 0 else True
+            grad, grads[4 * i], grads[4 * i + 1] = _layer_backward(
+                grad, inp, params[2 * i], params[2 * i + 1], outs[i], layers[4 * i + 2],
+                layers[4 * i + 3], need_x, needs[1 + 4 * i], needs[2 + 4 * i])
+        ctx.hidden_outs = None
+        return (grad, *grads[:ctx.n_args])
+
+
+def _layer_backward(grad: Tensor, x: Tensor, weight_t: Tensor, bias: Tensor, out: Tensor,
+                    act: Activation, step: Tensor | None, need_x: bool, need_w: bool,
+                    need_b: bool) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+    """One fused layer's backward pass: (∂x, ∂W, ∂b), or the SGD step and (∂x, None, None)."""
+    # The output's memory takes the pre-activation gradient: every consumer of the
+    # output has run its backward before this layer's, and the version bump makes a
+    # second backward through this graph (retain_graph) fail loudly, not silently.
+    grad_z, grad_bias = kernels.act_backward_(grad, out, act)
+    torch.autograd.graph.increment_version(out)
+    grad_x = torch.bmm(grad_z, weight_t.transpose(1, 2)) if need_x else None
+    if step is None:
+        return (grad_x, torch.bmm(x.transpose(1, 2), grad_z) if need_w else None,
+                grad_bias if need_b else None)
+    # The SGD step while W, x and g_z are still in cache: W += xᵀ (−ε g_z), without
+    # writing ∂W to memory and reading it back in the optimizer (grad_x is done with
+    # g_z, so it may be scaled in place).
+    if need_w and step.numel() == 1:
+        # One member (fit's stack of one): ε as baddbmm's scalar alpha, which saves the
+        # pass over g_z that scaling it costs.
+        weight_t.baddbmm_(x.transpose(1, 2), grad_z, alpha=float(step))
+    elif need_w:
+        weight_t.baddbmm_(x.transpose(1, 2), grad_z.mul_(step))
+    if need_b:
+        bias.addcmul_(grad_bias, step)
+    return grad_x, None, None
 
 
 class StackedLinearAct(nn.Module):
@@ -105,11 +141,29 @@ class StackedLinearAct(nn.Module):
         self.sgd_step: Tensor | None = None
 
     def forward(self, x: Tensor) -> Tensor:
-        w = self.linear.weight_t
-        if x.dtype == w.dtype == torch.float32 and x.device.type == w.device.type == "cpu" \
-                and kernels.library() is not None:
-            return LinearActFunction.apply(x, w, self.linear.bias, self.spec, self.sgd_step)
+        if _native(x, self.linear.weight_t):
+            return LinearActFunction.apply(x, *self.arguments())
         return self.act(self.linear(x))  # torch's ops: gradients as usual, no SGD step
+
+    def arguments(self) -> tuple[Any, ...]:
+        """This layer's four arguments of :class:`LinearActFunction`."""
+        return self.linear.weight_t, self.linear.bias, self.spec, self.sgd_step
 
     def extra_repr(self) -> str:
         return f"{self.spec}, kernels: {kernels.status()}"
+
+
+def _native(x: Tensor, weight_t: Tensor) -> bool:
+    """Whether the kernels can run a layer on ``x``: float32 CPU tensors, library loaded."""
+    return x.dtype == weight_t.dtype == torch.float32 and \
+        x.device.type == weight_t.device.type == "cpu" and kernels.library() is not None
+
+
+def fused_chain(layers: Sequence[StackedLinearAct], x: Tensor) -> Tensor:
+    """``layers`` applied in turn to ``x``: one :class:`LinearActFunction` node for all of
+    them where the kernels can run, else each layer's own forward."""
+    if not _native(x, layers[0].linear.weight_t):
+        for layer in layers:
+            x = layer(x)
+        return x
+    return LinearActFunction.apply(x, *(a for layer in layers for a in layer.arguments()))

@@ -63,28 +63,35 @@ void fnnlab_bias_act_forward(float *restrict z, const float *restrict b, int64_t
 /* y <- g * act'(y) in place, and db[k] = sum over rows of the new y[k]: the activation's
  * output becomes the gradient of its input (the caller has no further use for it).
  * ReLU: act' = [not y <= 0]; ELU family: scale if y > 0 else y + scale * alpha
- * (= scale * alpha * exp(x) for the input x). g, y: (K, N, F); db: (K, F). */
+ * (= scale * alpha * exp(x) for the input x). g, y: (K, N, F); db: (K, F).
+ * The work is split over (member, block of FB features): each task sums its own
+ * columns over all rows, so the threads share the work even for one member (fit's stack
+ * of one) and every db entry is summed over n in the same order whatever the split. */
+#define FB 64
 void fnnlab_act_backward(const float *restrict g, float *restrict y, float *restrict db,
                          int64_t K, int64_t N, int64_t F, int act, float alpha, float scale,
                          int threads)
 {
     const float sa = scale * alpha;
+    const int64_t blocks = (F + FB - 1) / FB;
     (void)threads;
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && K * N * F >= 32768)
-    for (int64_t k = 0; k < K; ++k) {
+    for (int64_t t = 0; t < K * blocks; ++t) {
+        const int64_t k = t / blocks, f0 = (t % blocks) * FB;
+        const int64_t f1 = f0 + FB < F ? f0 + FB : F;
         float *dbk = db + k * F;
-        for (int64_t f = 0; f < F; ++f)
+        for (int64_t f = f0; f < f1; ++f)
             dbk[f] = 0.f;
         for (int64_t n = 0; n < N; ++n) {
             const int64_t o = (k * N + n) * F;
             if (act == 0) {
-                for (int64_t f = 0; f < F; ++f) {
+                for (int64_t f = f0; f < f1; ++f) {
                     const float v = y[o + f] <= 0.f ? 0.f : g[o + f];  /* as threshold_backward */
                     y[o + f] = v;
                     dbk[f] += v;
                 }
             } else {
-                for (int64_t f = 0; f < F; ++f) {
+                for (int64_t f = f0; f < f1; ++f) {
                     const float yf = y[o + f];
                     const float v = g[o + f] * (yf > 0.f ? scale : yf + sa);
                     y[o + f] = v;

@@ -32,7 +32,8 @@ nothing else reads, SELU, ELU and ReLU run in place (the backward pass uses thei
 output, as torch's ``elu_``/``relu_`` do): one (K, N, F) tensor less per layer. When
 the activation directly follows the linear map (no normalization in between), the two
 become one :class:`~fnnlab.training.stacked.fused.StackedLinearAct` node whose bias
-add, activation and bias gradient run as native fused kernels.
+add, activation and bias gradient run as native fused kernels, and an FNN's run of such
+blocks becomes one node (:func:`~fnnlab.training.stacked.fused.fused_chain`).
 Anything else (spectral norm, PReLU, Grid LSTM) raises :class:`NotStackable`, and
 :func:`fnnlab.training.fit_many` trains such members one at a time instead.
 
@@ -44,12 +45,14 @@ networks again, with the same ``state_dict`` keys a single ``fit`` gives.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from fnnlab.models import FNN
 from fnnlab.nn.activations import SELU
 from fnnlab.nn.blocks import Dense
 from fnnlab.nn.dropout import AlphaDropout, GaussianDropout
@@ -61,7 +64,7 @@ from fnnlab.nn.normalization import (
 )
 from fnnlab.nn.reparam import WeightNormLinear
 from fnnlab.theory import alpha_dropout_affine
-from fnnlab.training.stacked.fused import StackedLinearAct
+from fnnlab.training.stacked.fused import StackedLinearAct, fused_chain
 from fnnlab.training.stacked.kernels import Activation
 
 __all__ = ["NotStackable", "StackedDense", "StackedModel"]
@@ -417,6 +420,41 @@ _LEAVES: dict[type, type[nn.Module]] = {
 _IGNORED_ATTRS = {"training", "spec", "_resolved", "gate_bias"}
 
 
+def _fused_runs(net: nn.Module) -> list[Callable[[Tensor], Tensor]] | None:
+    """An FNN's hidden blocks with each run of two or more fused dense blocks as one call.
+
+    A dense block whose only step is a fused linear map and activation (no norm, no
+    dropout) can join its neighbours in one :func:`~fnnlab.training.stacked.fused.fused_chain`
+    node: one Python ``apply`` and one backward call per run instead of per block.
+    None when there is no such run, or for any network but an :class:`fnnlab.FNN`
+    itself, whose forward is known to be ``head(blocks(input_dropout(x)))``.
+    """
+    if type(net) is not FNN:
+        return None
+    parts: list[Callable[[Tensor], Tensor]] = []
+    run: list[StackedLinearAct] = []
+    chained = False
+
+    def close() -> None:
+        nonlocal chained
+        if len(run) > 1:
+            parts.append(functools.partial(fused_chain, list(run)))
+            chained = True
+        elif run:
+            parts.append(run[0])
+        run.clear()
+
+    for block in net.hidden:
+        if type(block) is StackedDense and not block.steps and \
+                type(block.linear) is StackedLinearAct:
+            run.append(block.linear)
+        else:
+            close()
+            parts.append(block)
+    close()
+    return parts if chained else None
+
+
 class StackedModel(nn.Module):
     """K networks of one architecture trained as one module on (K, N, F) batches.
 
@@ -442,6 +480,7 @@ class StackedModel(nn.Module):
         self.net = copy.deepcopy(members[0])
         self._stack_container(self.net, list(members), "net")
         self.links = self._stacker.links
+        self._parts = _fused_runs(self.net)
 
     def _stack_container(self, module: nn.Module, kids: list[nn.Module], where: str) -> None:
         st = self._stacker
@@ -498,7 +537,13 @@ class StackedModel(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(K, N, in_features) -> (K, N, out_features); member k sees only ``x[k]``."""
-        return self.net(x)
+        if self._parts is None:
+            return self.net(x)
+        # FNN.forward's steps, with each run of fused dense blocks as one node.
+        x = self.net.input_dropout(x)
+        for part in self._parts:
+            x = part(x)
+        return self.net.head(x)
 
     def matrices(self) -> list[Tensor]:
         """The stacked weight matrices, (K, in, out), in the members' parameter order."""

@@ -292,6 +292,8 @@ class _Stack:
             perms = self.rows.gather(1, perms)
         total = torch.zeros(self.k, device=dev)
         seen = 0
+        # Decided per epoch, not per step: while every member runs, no loss is masked.
+        all_active = bool(self.active.all())
         for b, lo in enumerate(range(0, n, self.batch_size)):
             m = min(self.batch_size, n - lo)
             if m == 1 and n > 1:
@@ -300,13 +302,21 @@ class _Stack:
             saved = _add_weight_noise(self.net, self.matrices, self.w_noise, self.gens) \
                 if self.noisy_weights else None
             losses = self.loss_fn(self.net(xb).float(), yb)
-            bad = self.active & ~torch.isfinite(losses)
-            if bool(bad.any()):
-                self._diverge(torch.nonzero(bad).flatten().tolist(), losses, epoch, b, lrs, t0)
-                if not bool(self.active.any()):
-                    break
-            losses = torch.where(self.active, losses, torch.zeros_like(losses))
-            self._step(losses, saved, lr)
+            # One number per step while all is well: a non-finite loss makes the sum
+            # non-finite, and only then are the members looked at one by one.
+            objective = losses.sum()
+            if not math.isfinite(float(objective.detach())):
+                bad = self.active & ~torch.isfinite(losses)
+                if bool(bad.any()):
+                    self._diverge(torch.nonzero(bad).flatten().tolist(), losses, epoch, b, lrs,
+                                  t0)
+                    all_active = False
+                    if not bool(self.active.any()):
+                        break
+            if not all_active:
+                losses = torch.where(self.active, losses, torch.zeros_like(losses))
+                objective = losses.sum()
+            self._step(objective, saved, lr)
             total.add_(losses.detach(), alpha=m)
             seen += m
         return total, seen
@@ -321,9 +331,9 @@ class _Stack:
             self.stop_reason[i] = "diverged"
             self.active[i] = False
 
-    def _step(self, losses: Tensor, saved: list[Tensor] | None, lr: Tensor) -> None:
-        """Backward pass and optimizer step (fit's order: clip, step, max-norm)."""
-        objective = losses.sum()
+    def _step(self, objective: Tensor, saved: list[Tensor] | None, lr: Tensor) -> None:
+        """Backward pass of the summed losses ``objective`` and optimizer step (fit's
+        order: clip, step, max-norm)."""
         if self.use_l1:
             penalty = sum(w.abs().flatten(1).sum(1) for w in self.matrices)
             objective = objective + (self.l1 * penalty).sum()
