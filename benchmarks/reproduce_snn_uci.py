@@ -42,6 +42,7 @@ from fnnlab.bench import stats as bench_stats
 from fnnlab.bench.baselines import BASELINE_GRIDS
 from fnnlab.bench.compare import summarize, table_from_store
 from fnnlab.bench.grids import PAPER, grid_points, method_grid
+from fnnlab.bench.plan import read_reference
 from fnnlab.experiments.claims.shared_data import locate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -192,20 +193,25 @@ def machine() -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, paths: list[Path], reference: Path) -> None:
-    """Run or resume the comparison; append this session's wall time to ``runs.json``."""
+    """Run or resume the comparison, recording the session in ``runs.json``.
+
+    The session is written when it starts (without an end) and again when it ends, so
+    the page can give the wall time of a run that was stopped (from its last job).
+    """
     store = args.workdir / "store.sqlite"
     start = time.time()
+    log = args.workdir / "runs.json"
+    sessions = json.loads(log.read_text()) if log.exists() else []
+    session = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start)),
+               "seconds": None, "jobs": args.jobs,
+               "command": " ".join(shlex.quote(a) for a in sys.argv), **machine(),
+               "torch_threads_per_job": 1}
+    log.write_text(json.dumps([*sessions, session], indent=1))
     result = compare(methods=list(METHODS), datasets=[str(p) for p in paths],
                      baselines=list(BASELINES), grid=GRID, seeds=args.seeds, store=store,
                      jobs=args.jobs, protocol="paper", metric="accuracy",
                      reference=reference, progress=True, stacked=True)
-    session = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start)),
-               "seconds": time.time() - start, "ran": result.ran,
-               "skipped": result.skipped, "jobs": args.jobs,
-               "command": " ".join(shlex.quote(a) for a in sys.argv), **machine(),
-               "torch_threads_per_job": 1}
-    log = args.workdir / "runs.json"
-    sessions = json.loads(log.read_text()) if log.exists() else []
+    session.update(seconds=time.time() - start, ran=result.ran, skipped=result.skipped)
     log.write_text(json.dumps([*sessions, session], indent=1))
 
 
@@ -275,9 +281,28 @@ def chosen_points(result: Any) -> pd.DataFrame:
                          "dropout": [p.get("dropout", 0.0) for p in sel["params"]]})
 
 
-def _sessions(workdir: Path) -> list[dict[str, Any]]:
+def _sessions(workdir: Path, results: pd.DataFrame) -> list[dict[str, Any]]:
+    """The training sessions; one stopped before its end lasts until its last job."""
     log = workdir / "runs.json"
-    return json.loads(log.read_text()) if log.exists() else []
+    sessions = json.loads(log.read_text()) if log.exists() else []
+    finished = pd.to_datetime(results["finished_at"], utc=True, errors="coerce")
+    for s in sessions:
+        if s.get("seconds") is None:
+            begin = pd.Timestamp(s["started"])
+            last = finished[finished >= begin].max()
+            s["seconds"] = 0.0 if pd.isna(last) else (last - begin).total_seconds()
+            s["stopped"] = True
+    return sessions
+
+
+def _done_datasets(result: Any) -> list[str]:
+    """Data sets whose every planned job is in the store."""
+    rows = result.results
+    seeds = len(result.config["seeds"])
+    per_seed = sum(len(_points(m)) for m in METHODS) + sum(
+        len(grid_points(dict(BASELINE_GRIDS[b]))) for b in BASELINES)
+    counts = rows.groupby("dataset").size() if len(rows) else pd.Series(dtype=int)
+    return [d for d in result.config["datasets"] if counts.get(d, 0) >= per_seed * seeds]
 
 
 def _expected_jobs(n_datasets: int, seeds: int) -> int:
@@ -290,10 +315,19 @@ def write_page(args: argparse.Namespace, folder: Path) -> None:
     """Write the results page from the store in ``args.workdir``."""
     store = args.workdir / "store.sqlite"
     reference = folder / REFERENCE
-    result = table_from_store(store, reference=reference, metric="accuracy")
     manifest = pd.read_csv(folder / "MANIFEST.csv").set_index("name")
+    everything = table_from_store(store, reference=reference, metric="accuracy")
+    done = _done_datasets(everything)
+    result = everything
+    if len(done) < len(everything.config["datasets"]):
+        # A run stopped early: every table is over the data sets whose jobs all finished,
+        # so each method's score there has every seed and grid point behind it.
+        rows = everything.results
+        result = summarize(rows[rows["dataset"].isin(done)].reset_index(drop=True),
+                           {**everything.config, "datasets": done},
+                           reference=read_reference(reference))
     sections = [
-        _head(args, result, folder),
+        _head(args, everything, result, manifest["rows"].to_dict()),
         _grid_section(result),
         _rank_section(result),
         _size_section(result, manifest),
@@ -312,18 +346,19 @@ def _ranked(table: pd.DataFrame, method: str) -> int | None:
     return names.index(method) + 1 if method in names else None
 
 
-def _head(args: argparse.Namespace, result: Any, folder: Path) -> str:
-    sessions = _sessions(args.workdir)
+def _head(args: argparse.Namespace, everything: Any, result: Any,
+          sizes: dict[str, int]) -> str:
+    rows = everything.results
+    sessions = _sessions(args.workdir, rows)
     info = sessions[-1] if sessions else machine()
     wall = sum(s["seconds"] for s in sessions)
-    rows = result.results
+    done = list(result.config["datasets"])
+    stopped = any(s.get("stopped") for s in sessions)
     ok = int((rows["status"] == "ok").sum())
     failed = int((rows["status"] != "ok").sum())
-    datasets = list(result.config["datasets"])
-    expected = _expected_jobs(len(datasets), len(result.config["seeds"]))
-    scores = result.scores[list(METHODS)]
-    complete = scores.dropna()
-    table = rank_table(scores)
+    datasets = list(everything.config["datasets"])
+    expected = _expected_jobs(len(datasets), len(everything.config["seeds"]))
+    table = rank_table(result.scores[list(METHODS)])
     lines = [
         "# The SNN paper's UCI comparison, reproduced",
         "",
@@ -346,12 +381,17 @@ def _head(args: argparse.Namespace, result: Any, folder: Path) -> str:
         "thread each. The machine was shared with five other agents and two other "
         "experiments while this ran, so the wall time measures this machine's load as much "
         "as the work.",
-        f"- Wall time: {wall / 60:.0f} min over {len(sessions)} session(s) of training "
-        f"(resumed from the store).",
+        f"- Wall time: {wall / 60:.0f} min of training in {len(sessions)} session(s)"
+        + (" (stopped before the end, at the session's deadline: the wall time runs to "
+           "its last finished job)." if stopped else "."),
         f"- Jobs in the store: {ok} finished, {failed} failed, of {expected} planned "
         f"({len(datasets)} data sets x {len(result.config['seeds'])} seeds x "
-        "grid points); data sets with a score for all seven networks: "
-        f"{complete.shape[0]} of {len(datasets)}.",
+        f"grid points); data sets with every job finished: {len(done)} of {len(datasets)}"
+        + ("." if len(done) == len(datasets) else
+           f". Not finished: {', '.join(d for d in datasets if d not in done)}; every table "
+           f"below is over the {len(done)} finished data sets "
+           f"({sum(1 for d in done if sizes[d] < SMALL)} with fewer than "
+           f"{SMALL} rows)."),
         f"- Grid points are chosen as `fnnlab.bench.selection.select` does: {TIE_RULE}",
     ]
     if not table.empty:
@@ -480,22 +520,32 @@ def _depth_section(result: Any) -> str:
     if chosen.empty:
         return "## Chosen depth\n\nNo chosen grid point yet."
     rows = []
+    jobs = result.results[result.results["kind"] == "fnn"]
     for m in METHODS:
         c = chosen[chosen["method"] == m]
         if c.empty:
             continue
+        deepest = max(RESNET_BLOCKS if m == "resnet" else DEPTHS)
+        at_lr1 = jobs[(jobs["method"] == m)
+                      & np.array([p.get("lr") == 1.0 for p in jobs["params"]])]
+        # Without divergence a run lasts at least PATIENCE + 1 epochs (the smoothed loss
+        # needs a minimum and PATIENCE epochs after it), so a shorter one diverged.
+        diverged = (at_lr1["epochs_run"] <= PATIENCE).mean() if len(at_lr1) else math.nan
         rows.append([LABELS[m], f"{c['depth'].mean():.1f}",
-                     f"{(c['depth'] == max(DEPTHS)).mean():.0%}",
+                     f"{(c['depth'] == deepest).mean():.0%} ({deepest})",
                      f"{(c['lr'] == 1.0).mean():.0%}", f"{(c['lr'] == 0.01).mean():.0%}",
-                     "10.8" if m == "snn" else "3.8–7.1", len(c)])
-    frame = pd.DataFrame(rows, columns=["method", "mean chosen depth", f"depth {max(DEPTHS)}",
-                                        "lr 1", "lr 0.01", "paper's mean depth", "choices"])
+                     f"{diverged:.0%}", "10.8" if m == "snn" else "3.8–7.1", len(c)])
+    frame = pd.DataFrame(rows, columns=["method", "mean chosen depth", "deepest chosen",
+                                        "lr 1 chosen", "lr 0.01 chosen",
+                                        "lr 1 runs diverged", "paper's mean depth",
+                                        "choices"])
     return "\n".join([
         "## Chosen depth and learning rate",
         "",
         "Mean over data sets and seeds of the chosen grid point's depth (hidden layers; "
-        "residual blocks for ResNet, as the paper counts them), and how often the deepest "
-        "point and each end of the learning-rate range won. The paper reports mean chosen "
+        "residual blocks for ResNet, as the paper counts them), how often the deepest point "
+        "and each end of the learning-rate range won, and the share of all learning-rate-1 "
+        f"runs that diverged (ended within {PATIENCE} epochs). The paper reports mean chosen "
         "depths of 10.8 layers for SNN and 3.8 to 7.1 for the other networks, from a grid "
         f"that went to 32 layers; ours stops at {max(DEPTHS)}.",
         "",
