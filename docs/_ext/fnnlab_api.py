@@ -45,6 +45,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("fnnlab.bench.scoring", "Comparison scoring", "Validation and test scores of a job."),
     ("fnnlab.bench.selection", "Grid-point selection", "The grid point each method keeps."),
     ("fnnlab.bench.result", "Comparison result", "The table, notes and first errors."),
+    ("fnnlab.bench.fidelity", "Paper fidelity", "Deviations from the SNN paper, and the gap."),
     ("fnnlab.bench.leaderboard", "Leaderboard", "Elo, win rate, improvability, time."),
     ("fnnlab.bench.grids", "Comparison grids", "Hyperparameter grids as data."),
     ("fnnlab.bench.stats", "Comparison statistics", "Ranks, Wilcoxon, Friedman, Nemenyi."),

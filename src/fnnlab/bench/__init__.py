@@ -10,8 +10,9 @@ trained together as one stack; regression targets scaled on the training part),
 ``scoring.py`` (classification and regression metrics, predict time), ``runner.py``
 (parallel execution), ``store.py`` (SQLite results), ``selection.py`` (grid point
 chosen on validation), ``stats.py`` (ranks, Wilcoxon, Friedman, Nemenyi, the table),
-``leaderboard.py`` (Elo, win rate, improvability, time per 1000 rows), ``result.py``
-(``ComparisonResult``: printing and saving).
+``leaderboard.py`` (Elo, win rate, improvability, time per 1000 rows), ``fidelity.py``
+(the paper protocol's deviations from the SNN paper, and its accuracies against the
+published ones), ``result.py`` (``ComparisonResult``: printing and saving).
 """
 
 from fnnlab.bench.baselines import BASELINE_GRIDS, BASELINES

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from fnnlab.bench import stats as _stats
+from fnnlab.bench.fidelity import deviations, fidelity
 from fnnlab.bench.jobs import job_row
 from fnnlab.bench.leaderboard import leaderboard
 from fnnlab.bench.plan import (
@@ -40,7 +41,7 @@ from fnnlab.bench.plan import (
 )
 from fnnlab.bench.result import ComparisonResult, first_errors
 from fnnlab.bench.runner import run_jobs
-from fnnlab.bench.selection import select
+from fnnlab.bench.selection import PROTOCOL_TIES, check_ties, select
 from fnnlab.bench.store import ResultStore
 from fnnlab.bench.units import group_jobs, run_unit
 
@@ -65,6 +66,7 @@ def compare(
     correction: str | None = None,
     stacked: bool = True,
     retry_failed: bool = False,
+    ties: str | None = None,
 ) -> ComparisonResult:
     """Run (or resume) a method comparison and return its table.
 
@@ -93,9 +95,10 @@ def compare(
     metric : str, optional
         Chooses grid points (on validation) and ranks methods (on test). Default
         each task's metric: ROC AUC (binary), log-loss (multiclass), RMSE
-        (regression). Given, one of accuracy, balanced_accuracy, roc_auc (auc),
-        log_loss for classification or rmse, mae, r2 for regression, and it must
-        apply to every data set.
+        (regression); accuracy under the paper protocol, as in the paper. Given,
+        one of accuracy, balanced_accuracy, roc_auc (auc), log_loss for
+        classification or rmse, mae, r2 for regression, and it must apply to every
+        data set.
     protocol : {"random", "paper", "cv"}
         See ``fnnlab.bench.datasets``; "paper" needs the UCI split files, "cv" is
         TabArena's outer 3-fold cross-validation, repeated 10x below 2,500 rows
@@ -119,6 +122,11 @@ def compare(
         transaction per unit, so an interrupted run resumes with its unfinished jobs.
     retry_failed : bool, default=False
         Run the jobs the store holds as failed again (otherwise they count as done).
+    ties : {"paper", "small"}, optional
+        How grid points with equal validation scores are ordered
+        (``fnnlab.bench.selection.TIE_RULES``); default the protocol's: "paper" (more
+        layers, lower lr, higher dropout) under the paper protocol, "small" (fewer
+        layers and units first) under the others.
 
     Returns
     -------
@@ -139,7 +147,7 @@ def compare(
     start = time.perf_counter()
     plan = make_plan(methods=methods, datasets=datasets, baselines=baselines, grid=grid,
                      seeds=seeds, backend=backend, metric=metric, protocol=protocol,
-                     reference=reference, correction=correction)
+                     reference=reference, correction=correction, ties=ties)
     owned = not isinstance(store, ResultStore)
     db = ResultStore(store) if owned else store
     try:
@@ -184,8 +192,12 @@ def _changed_data(db: ResultStore, plan: Plan) -> list[str]:
 
 
 def table_from_store(store: str | Path, *, reference: str | Path | None = None,
-                     metric: str | None = None) -> ComparisonResult:
-    """Re-make the table of the latest comparison written to ``store`` (no training)."""
+                     metric: str | None = None, ties: str | None = None) -> ComparisonResult:
+    """Re-make the table of the latest comparison written to ``store`` (no training).
+
+    ``metric`` and ``ties`` (see :func:`compare`) may differ from the stored run's, to
+    see the same results chosen and ranked another way.
+    """
     path = Path(store)
     if not path.is_file():
         raise FileNotFoundError(f"No result store at {path}. Run `fnnlab compare --store "
@@ -205,11 +217,12 @@ def table_from_store(store: str | Path, *, reference: str | Path | None = None,
                 & rows["seed"].isin(config["seeds"]) & (rows["protocol"] == config["protocol"])
                 & (rows["data_hash"] == rows["dataset"].map(data))]
     ref = read_reference(reference) if reference is not None else None
-    return summarize(rows.reset_index(drop=True), config, reference=ref)
+    return summarize(rows.reset_index(drop=True), config, reference=ref, ties=ties)
 
 
 def summarize(rows: pd.DataFrame, config: dict[str, Any], *,
-              reference: pd.DataFrame | None = None) -> ComparisonResult:
+              reference: pd.DataFrame | None = None,
+              ties: str | None = None) -> ComparisonResult:
     """Select grid points, average seeds and folds, rank, test and build the leaderboards.
 
     Every data set is scored in its own metric (``config["metrics"]``) and compared as
@@ -217,11 +230,16 @@ def summarize(rows: pd.DataFrame, config: dict[str, Any], *,
     and Friedman tests, Elo duels, win rates and improvabilities all compare methods
     within a data set, so one table can hold data sets of different metrics; the table
     of each task type (``ComparisonResult.tables``) holds that type's data sets only.
+    Ties in validation score follow ``ties``, else ``config["ties"]``, else the
+    protocol's rule (``fnnlab.bench.selection.PROTOCOL_TIES``, for stores written
+    before the rule was stored); the rule used is ``config["ties"]`` of the result.
     """
+    ties = check_ties(ties or config.get("ties") or PROTOCOL_TIES[config["protocol"]])
+    config = {**config, "ties": ties}
     methods, datasets = list(config["methods"]), list(config["datasets"])
     metrics = config.get("metrics") or dict.fromkeys(datasets, config["metric"])
     tasks = config.get("tasks") or dict.fromkeys(datasets, "classification")
-    selected = select(rows, metrics)
+    selected = select(rows, metrics, ties=ties)
     ok = selected.dropna(subset=["test"])
     per = ok.groupby(["dataset", "method"]).agg(
         score=("test", "mean"), std=("test", "std"), error=("error", "mean"),
@@ -248,7 +266,10 @@ def summarize(rows: pd.DataFrame, config: dict[str, Any], *,
     metric = config["metric"] or "/".join(dict.fromkeys(metrics[d] for d in datasets))
     return ComparisonResult(table=table, scores=scores, per_dataset=per_dataset,
                             selected=selected, results=rows, metric=metric,
-                            friedman=friedman, cd=cd, config=config, tables=tables)
+                            friedman=friedman, cd=cd, config=config, tables=tables,
+                            deviations=deviations(config),
+                            fidelity=None if reference is None else
+                            fidelity(per_dataset, methods))
 
 
 def _matrix(per: pd.DataFrame, column: str, datasets: list[str],

@@ -11,7 +11,8 @@ all bound to fail.
 Each data set is ranked by its task's metric, TabArena's choice
 (``fnnlab.training.metrics.task_metrics``): ROC AUC for binary classification,
 log-loss for multiclass, RMSE for regression; a ``metric`` given by the user replaces
-it wherever it applies to the task, and is an error where it does not.
+it wherever it applies to the task, and is an error where it does not. The paper
+protocol ranks classifiers by accuracy, as the SNN paper did.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from fnnlab.bench.grids import check_grid, check_values, grid_points, load_grid,
 from fnnlab.bench.jobs import Job, make_jobs
 from fnnlab.bench.runner import check_backend
 from fnnlab.bench.scoring import CLASSIFICATION_METRICS, METRICS, REGRESSION_METRICS
+from fnnlab.bench.selection import PROTOCOL_TIES, check_ties
 from fnnlab.data import suite
 from fnnlab.models import METHODS
 from fnnlab.training.metrics import METRICS as REGISTRY
@@ -60,7 +62,8 @@ class Plan:
         The settings stored with the results: methods (and baselines), datasets,
         data (name to content fingerprint), tasks and n_classes (per data set),
         metrics (each data set's ranking metric), seeds, metric (the user's, or None),
-        protocol, grid, baseline_grids (each baseline's grid as run), correction.
+        protocol, grid, baseline_grids (each baseline's grid as run), correction,
+        ties (the rule that breaks ties in validation score, ``fnnlab.bench.selection``).
     reference : DataFrame or None
         Published accuracies in long form (dataset, method, published).
     """
@@ -82,6 +85,7 @@ def make_plan(
     protocol: str,
     reference: str | Path | None,
     correction: str | None,
+    ties: str | None = None,
 ) -> Plan:
     """Check every input of ``compare`` (see there) and build its jobs.
 
@@ -99,6 +103,7 @@ def make_plan(
                          f"{', '.join(PROTOCOLS)}.")
     if correction not in CORRECTIONS:
         raise ValueError(f"Unknown correction {correction!r}. Use 'holm', 'bonferroni' or None.")
+    ties = PROTOCOL_TIES[protocol] if ties is None else check_ties(ties)
     check_backend(backend)
     # Under cv the outer folds' repeats already vary the data; one seed by default.
     seeds = _seeds((1 if protocol == "cv" else 3) if seeds is None else seeds)
@@ -123,12 +128,14 @@ def make_plan(
     facts = {source.name: describe(source, protocol) for source in sources}
     tasks = {name: f.task for name, f in facts.items()}
     check_baselines(baselines, tasks.values())
+    if metric is None and protocol == "paper" and set(tasks.values()) == {"classification"}:
+        metric = "accuracy"  # the paper's, for choosing grid points and for ranking
     config = {"methods": methods + baselines, "datasets": list(facts),
               "data": {name: f.fingerprint for name, f in facts.items()}, "tasks": tasks,
               "n_classes": {name: f.n_classes for name, f in facts.items()},
               "seeds": seeds, "metric": metric, "protocol": protocol, "grid": grid,
               "baseline_grids": {b: method_grid(grid, b, baseline=True) for b in baselines},
-              "correction": correction}
+              "correction": correction, "ties": ties}
     config["metrics"] = dataset_metrics(config, metric)
     kinds = {**dict.fromkeys(methods, "fnn"), **dict.fromkeys(baselines, "baseline")}
     jobs = make_jobs(points, kinds, sources, seeds, protocol, config["data"],

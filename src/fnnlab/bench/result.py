@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from fnnlab.bench import stats as _stats
+from fnnlab.bench.fidelity import format_fidelity
 
 
 @dataclass
@@ -59,6 +60,13 @@ class ComparisonResult:
     tables : dict of str to DataFrame
         The table of each task type ("classification", "regression"), over its data
         sets only; with one task type its table is ``table``.
+    deviations : list of str
+        Under the paper protocol, everything this comparison does differently from the
+        SNN paper (``fnnlab.bench.fidelity.deviations``); empty otherwise.
+    fidelity : DataFrame or None
+        With a reference, per method: mean of (ours - published), mean absolute
+        difference, and data sets within two standard deviations over seeds
+        (``fnnlab.bench.fidelity.fidelity``); None without one.
     """
 
     table: pd.DataFrame
@@ -75,6 +83,8 @@ class ComparisonResult:
     seconds: float = 0.0
     changed: list[str] = field(default_factory=list)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    deviations: list[str] = field(default_factory=list)
+    fidelity: pd.DataFrame | None = None
 
     def format(self, fmt: str = "text") -> str:
         """The table as text (one per task type, tests, notes), CSV, Markdown, LaTeX or JSON."""
@@ -114,12 +124,18 @@ class ComparisonResult:
             ref = self.per_dataset.dropna(subset=["published"])
             if len(ref):
                 lines += ["", "Published accuracies (SNN paper) beside ours:",
-                          ref[["dataset", "method", "score", "published", "difference"]]
+                          ref[["dataset", "method", "score", "std", "published", "difference"]]
                           .to_string(index=False, float_format=lambda x: f"{x:.4f}")]
+        if self.fidelity is not None and len(self.fidelity):
+            lines += ["", "Fidelity to the published accuracies, per method (ours - published "
+                          "over the data sets with both; within 2 sd: |ours - published| <= "
+                          "2 standard deviations of ours over seeds):",
+                      format_fidelity(self.fidelity)]
         return "\n".join(lines) + "\n"
 
     def notes(self) -> list[str]:
-        """Lines about missing scores, changed data sets and failed jobs (with first errors)."""
+        """Lines about missing scores, changed data sets, failed jobs (with first errors) and,
+        under the paper protocol, the deviations from the paper."""
         lines = []
         missing = self.scores.isna() & self.scores.notna().any(axis=1).to_numpy()[:, None]
         if missing.any().any():
@@ -136,11 +152,15 @@ class ComparisonResult:
             lines.append(f"Failed jobs: {len(failed)} ("
                          + ", ".join(f"{m}/{d}: {n}" for (m, d), n in where.items()) + ").")
             lines += first_errors(failed)
+        if self.deviations:
+            lines.append("Deviations from the SNN paper (Klambauer et al. 2017, supplement A4):")
+            lines += [f"  - {line}" for line in self.deviations]
         return lines
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary (the table, per-data-set scores, tests, settings)."""
-        return {
+        """A JSON-ready summary (the table, per-data-set scores, tests, settings, and the
+        deviations from the paper and the fidelity summary where they apply)."""
+        out = {
             "metric": self.metric,
             "table": self.table.to_dict(orient="records"),
             "tables": {task: table.to_dict(orient="records")
@@ -154,6 +174,11 @@ class ComparisonResult:
             "changed": self.changed,
             "config": self.config,
         }
+        if self.config.get("protocol") == "paper":
+            out["deviations"] = list(self.deviations)
+        if self.fidelity is not None:
+            out["fidelity"] = self.fidelity.to_dict(orient="records")
+        return out
 
     def save(self, directory: str | Path) -> Path:
         """Write the tables (txt, csv, md, tex, json), scores, selections and figures.

@@ -10,6 +10,7 @@ from fnnlab.bench.baselines import BASELINES
 from fnnlab.bench.compare import DEFAULT_METHODS, compare, table_from_store
 from fnnlab.bench.datasets import PROTOCOLS
 from fnnlab.bench.scoring import METRICS
+from fnnlab.bench.selection import TIE_RULES
 from fnnlab.cli.args import jobs, store_path
 from fnnlab.data import BUNDLED
 
@@ -49,7 +50,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="parallel processes or Dask workers (default: all cores)")
     parser.add_argument("--metric", default=None, choices=(*METRICS, "auc", "nll"),
                         help="chooses grid points and ranks methods (default: each task's: "
-                             "roc_auc binary, log_loss multiclass, rmse regression); auc is "
+                             "roc_auc binary, log_loss multiclass, rmse regression; accuracy "
+                             "with --protocol paper); auc is "
                              "roc_auc, nll is log_loss")
     parser.add_argument("--protocol", default="random", choices=PROTOCOLS,
                         help="random: 65/15/20 split per seed; paper: the UCI split files; "
@@ -59,6 +61,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="CSV of published accuracies to show beside ours")
     parser.add_argument("--correction", default=None, choices=("holm", "bonferroni"),
                         help="correct the Wilcoxon p-values for multiple comparisons")
+    parser.add_argument("--ties", default=None, choices=tuple(TIE_RULES),
+                        help="order of grid points with equal validation scores; default "
+                             "the protocol's: paper (more layers, lower lr, higher dropout) "
+                             "with --protocol paper, small (fewer layers and units, lower lr, "
+                             "higher dropout) otherwise")
     parser.add_argument("--format", default="text",
                         choices=("text", "json", "csv", "markdown", "latex"))
     parser.add_argument("--table", action="store_true",
@@ -78,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     if args.table:
         if args.store is None:
             raise ValueError("--table re-prints the table of a store; pass --store FILE.")
-        result = table_from_store(args.store, reference=args.reference, metric=args.metric)
+        result = table_from_store(args.store, reference=args.reference, metric=args.metric,
+                                  ties=args.ties)
     else:
         suite = _suite(args.suite)
         result = compare(
@@ -89,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
             jobs=args.jobs, metric=args.metric, protocol=args.protocol,
             reference=args.reference, progress=not args.quiet, scheduler=args.scheduler,
             correction=args.correction, stacked=args.stacked, retry_failed=args.retry_failed,
+            ties=args.ties,
         )
     sys.stdout.write(result.format(args.format))
     if args.format != "text":  # the text table carries these lines itself
