@@ -104,3 +104,31 @@ def test_stacked_loop_chooses_the_epoch_the_general_loop_chooses():
         for key, value in single.model.state_dict().items():
             torch.testing.assert_close(result.model.state_dict()[key], value, rtol=1e-4,
                                        atol=1e-5)
+
+
+class _Crash(fl.training.Callback):
+    """Raise at the start of epoch ``at`` (after that epoch's checkpoint was written)."""
+
+    def __init__(self, at=None):
+        self.at = at
+
+    def on_epoch_start(self, state, **kwargs):
+        if state.epoch == self.at:
+            raise KeyboardInterrupt
+
+
+def test_resumed_run_chooses_the_epoch_of_the_uninterrupted_run(cancer, mlp, tmp_path):
+    train, valid = _cancer_split(cancer)
+    kw = dict(epochs=8, lr=0.3, stopping_window=3, early_stopping=4, progress=False)
+    full = fl.fit(mlp(), train, valid, callbacks=[_Crash()], **kw)
+    path = tmp_path / "run.pt"
+    with pytest.raises(KeyboardInterrupt):
+        fl.fit(mlp(), train, valid, callbacks=[_Crash(at=5)], checkpoint=path, **kw)
+    resumed = fl.fit(mlp(seed=1), train, valid, callbacks=[_Crash()], resume=path, **kw)
+    pd.testing.assert_frame_equal(resumed.history.drop(columns="seconds"),
+                                  full.history.drop(columns="seconds"))
+    assert resumed.best_epoch == full.best_epoch
+    for key, value in full.model.state_dict().items():
+        assert torch.equal(resumed.model.state_dict()[key], value)
+    with pytest.raises(ValueError, match="stopping_window: 3 -> 5"):
+        fl.fit(mlp(), train, valid, **{**kw, "stopping_window": 5}, resume=path)

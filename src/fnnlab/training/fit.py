@@ -59,7 +59,8 @@ __all__ = ["fit"]
 
 _EVAL_CHUNK = 8192
 # The options a resumed run must share with the run that wrote the checkpoint.
-_RESUME_KEYS = ("optimizer", "lr", "epochs", "batch_size", "seed", "schedule", "warmup")
+_RESUME_KEYS = ("optimizer", "lr", "epochs", "batch_size", "seed", "schedule", "warmup",
+                "stopping_window")
 
 
 def _clone_state(model: nn.Module) -> dict[str, Tensor]:
