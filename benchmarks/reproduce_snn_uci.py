@@ -410,9 +410,12 @@ def _head(args: argparse.Namespace, everything: Any, result: Any,
         "thread each. The machine was shared with five other agents and two other "
         "experiments while this ran, so the wall time measures this machine's load as much "
         "as the work.",
-        f"- Wall time: {wall / 60:.0f} min of training in {len(sessions)} session(s)"
-        + (" (stopped before the end, at the session's deadline: the wall time runs to "
-           "its last finished job)." if stopped else "."),
+        f"- Wall time: {wall / 60:.0f} min of training in {len(sessions)} session(s) ("
+        + ", ".join(f"{x['started'][11:16]} UTC: {x['seconds'] / 60:.1f} min, "
+                    f"{x.get('ran', '?')} jobs" for x in sessions) + ")"
+        + ("; stopped before the end: the wall time runs to the last finished job."
+           if stopped else ". A session after the first resumes from the store and runs "
+           "only the jobs it lacks (a changed data file gives new jobs)."),
         f"- Jobs in the store: {ok} finished, {failed} failed, of {expected} planned "
         f"({len(datasets)} data sets x {len(result.config['seeds'])} seeds x "
         f"grid points); data sets with every job finished: {len(done)} of {len(datasets)}"
