@@ -68,6 +68,13 @@ class FitConfig:
         "Patience: stop after this many epochs without a lower monitored loss (validation "
         "loss, or training loss without ``valid``) and restore the best epoch's weights.",
         member=True)
+    stopping_window: int | None = _option(
+        None, "int or None",
+        "Choose the stopping epoch on the monitored loss smoothed by a trailing moving "
+        "average over this many epochs (fewer in the first ones), and return that epoch's "
+        "weights; ``early_stopping`` then counts epochs without a lower smoothed loss. The "
+        "SNN paper's rule is 10 (Klambauer et al. 2017, supplement A4; see "
+        ":func:`fnnlab.training.record.monitor_value`). None: no smoothing.")
     seed: int = _option(
         0, "int",
         "Seeds all randomness of training (see Note [fit determinism] in "
@@ -205,7 +212,8 @@ def _is_number(value: Any) -> bool:
 def _check_counts(c: FitConfig) -> None:
     for name, minimum, optional in (("epochs", 1, False), ("batch_size", 1, False),
                                     ("checkpoint_every", 1, False), ("warmup", 0, False),
-                                    ("early_stopping", 1, True), ("bagging", 1, True)):
+                                    ("early_stopping", 1, True), ("stopping_window", 1, True),
+                                    ("bagging", 1, True)):
         value = getattr(c, name)
         if optional and value is None:
             continue

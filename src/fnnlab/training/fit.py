@@ -38,6 +38,8 @@ from fnnlab.training.record import (
     divergence_message,
     finish_run,
     history_frame,
+    monitor_name,
+    monitor_value,
     validation_row,
 )
 from fnnlab.training.regularization import (
@@ -57,7 +59,8 @@ __all__ = ["fit"]
 
 _EVAL_CHUNK = 8192
 # The options a resumed run must share with the run that wrote the checkpoint.
-_RESUME_KEYS = ("optimizer", "lr", "epochs", "batch_size", "seed", "schedule", "warmup")
+_RESUME_KEYS = ("optimizer", "lr", "epochs", "batch_size", "seed", "schedule", "warmup",
+                "stopping_window")
 
 
 def _clone_state(model: nn.Module) -> dict[str, Tensor]:
@@ -179,8 +182,8 @@ class _Loop:
             self.sched = Schedule(cfg.schedule, self.opt, cfg.epochs, warmup=cfg.warmup,
                                   **(cfg.schedule_options or {}))
             self.state = FitState(model=model, optimizer=self.opt, schedule=self.sched,
-                                  monitor="valid_loss" if self.data.xv is not None
-                                  else "train_loss")
+                                  monitor=monitor_name(self.data.xv is not None,
+                                                       cfg.stopping_window))
             self.best_state = _clone_state(model)
             start = self._resume() if cfg.resume is not None else 1
             self.state.epoch = start - 1
@@ -191,7 +194,8 @@ class _Loop:
                 cb.on_fit_start(self.state)
             diverged = self._epochs(start)
             message = finish_run(model, self.best_state, self.state.best_epoch, diverged,
-                                 restore=cfg.early_stopping is not None, stacklevel=4)
+                                 restore=cfg.early_stopping is not None
+                                 or cfg.stopping_window is not None, stacklevel=4)
             for cb in self.cbs:
                 cb.on_fit_end(self.state)
         state = self.state
@@ -222,7 +226,7 @@ class _Loop:
                 row.update(self._evaluate())
             row["lr"], row["seconds"] = epoch_lr, time.perf_counter() - t0
             state.history.append(row)
-            score = row[state.monitor]
+            score = monitor_value(state.history, state.monitor, cfg.stopping_window)
             if score < state.best_score:
                 state.best_epoch, state.best_score = epoch, score
                 self.best_state = _clone_state(self.model)

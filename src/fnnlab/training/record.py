@@ -2,8 +2,9 @@
 
 The two training loops (one network, or K networks stacked into one model) differ
 only in how a step runs; what they record is written once, here: the validation row
-of the history, the divergence message, how a run ends (restore the best weights,
-warn) and the history table.
+of the history, the monitored value that decides the best epoch (raw, or smoothed
+for the SNN paper's stopping rule), the divergence message, how a run ends (restore
+the best weights, warn) and the history table.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from torch import Tensor, nn
 from fnnlab.likelihoods import Likelihood
 from fnnlab.training.metrics import METRICS
 
-__all__ = ["divergence_message", "finish_run", "history_frame", "validation_row"]
+__all__ = ["SMOOTHED", "divergence_message", "finish_run", "history_frame", "monitor_name",
+           "monitor_value", "validation_row"]
+
+#: Prefix of the history column that holds a smoothed monitored loss.
+SMOOTHED = "smoothed_"
 
 
 def validation_row(out: Tensor, y: Tensor, lik: Likelihood, metrics: Sequence[str],
@@ -41,6 +46,47 @@ def validation_row(out: Tensor, y: Tensor, lik: Likelihood, metrics: Sequence[st
     for name in metrics:
         row[f"valid_{name}"] = METRICS.get(name)(y_true, y_pred, y_proba)
     return row
+
+
+def monitor_name(has_valid: bool, window: int | None) -> str:
+    """The history column that decides the best epoch.
+
+    ``valid_loss`` (``train_loss`` without validation data), or with a stopping
+    ``window`` its trailing moving average, ``smoothed_valid_loss``
+    (see :func:`monitor_value`).
+    """
+    raw = "valid_loss" if has_valid else "train_loss"
+    return SMOOTHED + raw if window is not None else raw
+
+
+def monitor_value(history: list[dict[str, float]], monitor: str, window: int | None) -> float:
+    r"""The value of ``monitor`` for the last epoch of ``history``, written into its row.
+
+    A smoothed column (``monitor`` from :func:`monitor_name` with a window w) is the
+    trailing moving average of the raw loss L over the last w epochs,
+
+        S_e = (1 / n_e) Σ_{t = e - n_e + 1}^{e} L_t,   n_e = min(w, e),
+
+    so the first w - 1 epochs average what there is. The best epoch is the one with the
+    lowest S_e, and its weights are the ones the run returns. The SNN paper chose the
+    stopping epoch this way: "The early stopping parameter was determined on the
+    smoothed learning curves of 100 epochs of the validation set. Smoothing was done
+    using moving averages of 10 consecutive values" (Klambauer et al. 2017,
+    arXiv:1706.02515, supplement A4, as quoted by the public reproduction
+    AdrienLE/SNN_repro). The supplement says neither which curve (loss or accuracy)
+    nor where the window sits. Here it is the validation loss, the quantity early
+    stopping watches (the reproduction smoothed the accuracy, which on a small
+    validation set moves in steps of one row and ties often), and the window trails:
+    S_e needs no epoch after e, so the choice is made online and the weights of epoch
+    e are at hand when it is made. A centred window would name an epoch about w/2
+    earlier, whose weights would have to be kept for w/2 epochs in case it wins.
+    """
+    row = history[-1]
+    if monitor.startswith(SMOOTHED):
+        raw = monitor[len(SMOOTHED):]
+        values = [r[raw] for r in history[-window:]]
+        row[monitor] = math.fsum(values) / len(values)
+    return row[monitor]
 
 
 def divergence_message(loss: float, epoch: int, batch: int, lr: float) -> str:
@@ -75,11 +121,13 @@ def history_frame(rows: Sequence[dict[str, float]], metrics: Sequence[str],
 
     Built column by column from NumPy arrays: a quarter of the time of
     ``pd.DataFrame(rows)`` with ``reindex`` and ``astype``, which adds up over the
-    members of a stack.
+    members of a stack. A smoothed monitored loss (:func:`monitor_value`) follows the
+    validation columns.
     """
+    smoothed = sorted({key for row in rows[:1] for key in row if key.startswith(SMOOTHED)})
     columns = ["epoch", "train_loss",
                *(["valid_loss", *(f"valid_{m}" for m in metrics)] if has_valid else []),
-               "lr", "seconds"]
+               *smoothed, "lr", "seconds"]
     return pd.DataFrame({name: np.array([row.get(name, math.nan) for row in rows],
                                         dtype=np.int64 if name == "epoch" else np.float64)
                          for name in columns})

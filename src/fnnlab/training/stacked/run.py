@@ -32,6 +32,8 @@ from fnnlab.training.record import (
     divergence_message,
     finish_run,
     history_frame,
+    monitor_name,
+    monitor_value,
     validation_row,
 )
 from fnnlab.training.result import FitResult
@@ -185,7 +187,7 @@ class _Stack:
         self._regularizers()
         self.stoppers = [EarlyStopping(c.early_stopping) if c.early_stopping else None
                          for c in configs]
-        self.monitor = "valid_loss" if data.xv is not None else "train_loss"
+        self.monitor = monitor_name(data.xv is not None, configs[0].stopping_window)
         self.yv_true = data.yv.cpu().numpy() if data.yv is not None else None
         self.best = self.net.snapshot()
         self.best_score, self.best_epoch = [math.inf] * k, [0] * k
@@ -373,7 +375,7 @@ class _Stack:
                                           self.yv_true))
             row["lr"], row["seconds"] = lrs[i], seconds
             self.history[i].append(row)
-            score = row[self.monitor]
+            score = monitor_value(self.history[i], self.monitor, self.configs[i].stopping_window)
             if score < self.best_score[i]:
                 self.best_epoch[i], self.best_score[i] = epoch, score
                 improved[i] = True
@@ -416,7 +418,8 @@ class _Stack:
                 self.net.write_member_(i)
             best_state = _member_state(self.net, self.best, model, i)
             message = finish_run(model, best_state, self.best_epoch[i], self.diverged[i],
-                                 restore=self.stoppers[i] is not None,
+                                 restore=self.stoppers[i] is not None
+                                 or self.configs[i].stopping_window is not None,
                                  stacklevel=stacklevel + 1)
             frame = history_frame(self.history[i], self.data.metrics,
                                   self.data.xv is not None)
