@@ -294,7 +294,8 @@ def comparison_report(result: ComparisonResult) -> Report:
     Each task type's section holds its table (ranks, Wilcoxon p-values and TabArena's
     leaderboard columns, ``fnnlab.bench.leaderboard``) and the Elo chart with its
     bootstrap intervals (``fnnlab.plots.leaderboard.elo_ratings``); the scores per data
-    set and the settings follow.
+    set, the deviations from the SNN paper and the fidelity summary (paper protocol,
+    ``--reference``) and the settings follow.
     """
     from fnnlab.plots.leaderboard import elo_ratings
 
@@ -311,6 +312,18 @@ def comparison_report(result: ComparisonResult) -> Report:
     report.add_section("Scores per data set", "Mean over folds and seeds, in each data "
                                               "set's metric.")
     report.add_table(result.per_dataset.round(4))
+    if result.deviations:
+        report.add_section("Deviations from the SNN paper",
+                           "What this run does differently from Klambauer et al. (2017, "
+                           "supplement A4) (fnnlab.bench.fidelity.deviations).")
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in result.deviations)
+        report.add_html(f"<ul>{items}</ul>")
+    if result.fidelity is not None and len(result.fidelity):
+        report.add_section("Fidelity to the published accuracies",
+                           "Per method: mean and mean absolute difference of ours minus "
+                           "published, and the data sets whose published number lies within "
+                           "two standard deviations (over seeds) of ours.")
+        report.add_table(result.fidelity.round(4))
     settings = {k: config.get(k) for k in ("protocol", "seeds", "metrics", "baseline_grids")}
     report.add_section("Settings")
     report.add_table(pd.DataFrame({"setting": list(settings),

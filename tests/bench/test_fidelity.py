@@ -205,3 +205,20 @@ def test_cli_paper_protocol_prints_deviations_and_fidelity_end_to_end(tmp_path, 
     assert out["config"]["ties"] == "paper" and out["config"]["metric"] == "accuracy"
     assert {row["method"] for row in out["fidelity"]} == {"snn", "msra"}
     assert all(row["n_datasets"] == row["n_with_sd"] == 1 for row in out["fidelity"])
+
+
+def test_html_report_carries_the_deviations_and_the_fidelity_table(tmp_path):
+    from fnnlab.report import comparison_report
+
+    config = _config(PAPER, methods=["snn", "msra"], seeds=[0, 1])
+    reference = pd.DataFrame({"dataset": ["iris", "iris", "wine", "wine"],
+                              "method": ["snn", "msra", "snn", "msra"],
+                              "published": [0.96, 0.90, 0.95, 0.93]})
+    result = summarize(_rows(), config, reference=reference)
+    page = comparison_report(result).write(tmp_path).read_text()
+    assert "Deviations from the SNN paper" in page
+    assert page.count("<li>") >= len(result.deviations) > 0
+    assert "split: test part = k-fold split 0" in page
+    assert "Fidelity to the published accuracies" in page and "within_2sd" in page
+    outside = summarize(_rows(), _config(PAPER, methods=["snn", "msra"], protocol="random"))
+    assert "Deviations from the SNN paper" not in comparison_report(outside).to_html()
