@@ -9,6 +9,7 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.exceptions import NotFittedError
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -350,3 +351,22 @@ def test_multilabel_y_with_missing_labels_trains_one_sigmoid_per_task():
     Y[:, 1] = np.nan
     with pytest.raises(ValueError, match=r"target column 'y\[:, 1\]' has no observed label"):
         FNNClassifier(**SMALL).fit(X, Y)
+
+
+def test_multilabel_score_is_subset_accuracy_over_the_observed_labels():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 3)).astype(np.float32)
+    Y = np.stack([X[:, 0] > 0, X[:, 1] > 0], 1).astype(float)
+    clf = FNNClassifier(**SMALL, random_state=0).fit(X, Y)
+    # Without missing labels it is scikit-learn's subset accuracy on the label matrix.
+    assert clf.score(X, Y) == pytest.approx(accuracy_score(Y, clf.predict(X)))
+    # A missing label cannot make a row wrong; a row without labels is left out.
+    pred = clf.predict(X)
+    Y_missing = Y.copy()
+    Y_missing[:, 1] = np.where(pred[:, 1] != Y[:, 1], np.nan, Y[:, 1])
+    Y_missing[0] = np.nan
+    right = (pred[1:, 0] == Y[1:, 0]).mean()
+    assert clf.score(X, Y_missing) == pytest.approx(right)
+    weights = np.arange(120.0)
+    expected = np.average(pred[1:, 0] == Y[1:, 0], weights=weights[1:])
+    assert clf.score(X, Y_missing, sample_weight=weights) == pytest.approx(expected)

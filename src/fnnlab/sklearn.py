@@ -607,6 +607,22 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
             return (z > 0).astype(np.int64)
         return self.classes_[np.argmax(z, axis=1)]
 
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Mean accuracy; for several tasks, subset accuracy over the observed labels.
+
+        With several tasks a row counts as right when every label it has is predicted
+        right (scikit-learn's subset accuracy, ``accuracy_score`` on a label matrix);
+        missing labels (NaN) are skipped, and rows without any label are left out.
+        """
+        if not getattr(self, "multilabel_", False):
+            return super().score(X, y, sample_weight=sample_weight)
+        y = np.asarray(y, dtype=float)
+        observed = ~np.isnan(y)
+        rows = observed.any(axis=1)
+        right = ((self.predict(X) == np.nan_to_num(y)) | ~observed).all(axis=1)
+        weight = None if sample_weight is None else np.asarray(sample_weight)[rows]
+        return float(np.average(right[rows], weights=weight))
+
 
 class FNNRegressor(RegressorMixin, _FNNEstimator):
     """A deep feedforward network regressor; one or several targets.
