@@ -63,6 +63,7 @@ METHODS: tuple[str, ...] = ("snn", "batchnorm", "weightnorm", "layernorm", "high
 PAPER_NAMES = {"SNN": "snn", "Batchnorm": "batchnorm", "WeightNorm": "weightnorm",
                "LayerNorm": "layernorm", "Highway": "highway", "MSRAinit": "msra",
                "ResNet": "resnet"}
+NAMES = {name: paper for paper, name in PAPER_NAMES.items()}  # preset -> the paper's name
 DEPTHS: tuple[int, ...] = (2, 3, 4, 6, 8, 16, 32)
 PARTS = {"test": 0.1, "valid": 0.1}
 
@@ -143,8 +144,12 @@ def prepare(path: Path, out: Path, *, seed: int, scaling: str) -> Path:
 
 def plan(prepared: Path, settings: dict[str, Any], methods: Sequence[str],
          depths: Sequence[int], seed: int = 0) -> list[Unit]:
-    """Every (method, depth) unit, deepest first (they take longest); ResNet up to 16."""
-    text = json.dumps(settings, sort_keys=True)
+    """Every (method, depth) unit, deepest first (they take longest); ResNet up to 16.
+
+    A unit's settings name the prepared file (its split seed and scaling), so a run with
+    another ``--scaling`` trains its own units instead of finding the others' rows.
+    """
+    text = json.dumps({**settings, "data": Path(prepared).name}, sort_keys=True)
     return [Unit(m, d, text, str(prepared), seed) for d in sorted(depths, reverse=True)
             for m in methods if not (m == "resnet" and d > 16)]
 
@@ -239,11 +244,10 @@ def depth_table(chosen: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
 def figure(ours: pd.DataFrame, paper: pd.DataFrame, path: Path) -> None:
     """AUC against depth per method: ours solid, the paper's dashed, same colour."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    names = {v: k for k, v in PAPER_NAMES.items()}
     for i, method in enumerate(ours.index):
         color = f"C{i}"
         ax.plot(ours.columns, ours.loc[method], "o-", color=color,
-                label=names.get(method, method), linewidth=2 if method == "snn" else 1.2)
+                label=NAMES.get(method, method), linewidth=2 if method == "snn" else 1.2)
         if method in paper.index:
             ax.plot(paper.columns, paper.loc[method], "--", color=color, alpha=0.5)
     ax.set_xscale("log", base=2)
@@ -268,7 +272,6 @@ def _cell(value: float, spread: float | None = None) -> str:
 def page(ours: pd.DataFrame, paper: tuple[pd.DataFrame, pd.DataFrame], chosen: pd.DataFrame,
          meta: dict[str, Any]) -> str:
     """The results page (Markdown)."""
-    names = {v: k for k, v in PAPER_NAMES.items()}
     mean, spread = paper
     depths = list(ours.columns)
     head = "| method | " + " | ".join(str(d) for d in depths) + " | best |"
@@ -290,20 +293,20 @@ def page(ours: pd.DataFrame, paper: tuple[pd.DataFrame, pd.DataFrame], chosen: p
         "Ours (one seed; the learning rate chosen on the validation mean AUC, the epoch by "
         "early stopping on the validation loss):", "", head, rule,
     ]
-    failed = _all_diverged(chosen, meta["n_lr"])
+    failed = _all_diverged(chosen, len(json.loads(meta["settings"])["lr"]))
     for method in ours.index:
         row = ours.loc[method]
-        lines.append(f"| {names.get(method, method)} | " + " | ".join(
+        lines.append(f"| {NAMES.get(method, method)} | " + " | ".join(
             _cell(v) + (" †" if (method, d) in failed else "") for d, v in row.items())
             + f" | {int(row.idxmax())} |")
-    lines += ["", "†: every learning rate diverged (loss NaN in the first epoch), so the "
-              "cell is the network at its initial weights." if failed else "",
+    lines += ["", *(["†: every learning rate diverged (loss NaN in the first epoch), so "
+                     "the cell is the network at its initial weights.", ""] if failed else []),
               "The paper (mean ± std, its Table 2 as transcribed in "
               "`snn_paper_tox21_auc_by_depth.csv`):", "", head, rule]
     for method in ours.index:
         if method in mean.index:
             row = mean.loc[method, depths]
-            lines.append(f"| {names.get(method, method)} | " + " | ".join(
+            lines.append(f"| {NAMES.get(method, method)} | " + " | ".join(
                 _cell(v, spread.loc[method, d]) for d, v in row.items())
                 + f" | {int(row.idxmax())} |")
     lines += ["", f"![Mean AUC against depth]({meta['figure']})", "",
@@ -317,21 +320,21 @@ def page(ours: pd.DataFrame, paper: tuple[pd.DataFrame, pd.DataFrame], chosen: p
               "|---|" + "---|" * len(depths)]
     for method in ours.index:
         sub = chosen[chosen["method"] == method].set_index("depth")
-        lines.append(f"| {names.get(method, method)} | " + " | ".join(
+        lines.append(f"| {NAMES.get(method, method)} | " + " | ".join(
             f"{sub.loc[d, 'lr']:g} @ {sub.loc[d, 'best_epoch']}"
             + (f" ({sub.loc[d, 'diverged']} diverged)" if sub.loc[d, "diverged"] else "")
             if d in sub.index else "na" for d in depths) + " |")
     lines += ["", "Each cell: learning rate @ epoch of the kept weights.", ""]
-    lines += _task_lines(chosen, meta["tasks"], names)
+    lines += _task_lines(chosen, meta["tasks"])
     return "\n".join(lines) + "\n"
 
 
-def _task_lines(chosen: pd.DataFrame, tasks: Sequence[str], names: dict[str, str]) -> list[str]:
+def _task_lines(chosen: pd.DataFrame, tasks: Sequence[str]) -> list[str]:
     # Per-assay test AUC of each method's best depth (by validation mean AUC).
     best = chosen.sort_values("valid_auc", ascending=False).drop_duplicates("method")
     lines = ["## Per-assay test AUC at each method's best depth", "",
              "The depth with the best validation mean AUC per method.", "",
-             "| assay | " + " | ".join(f"{names.get(m, m)} ({d})" for m, d in
+             "| assay | " + " | ".join(f"{NAMES.get(m, m)} ({d})" for m, d in
                                        zip(best["method"], best["depth"], strict=True)) + " |",
              "|---|" + "---|" * len(best)]
     for i, task in enumerate(tasks):
@@ -347,9 +350,8 @@ def _all_diverged(chosen: pd.DataFrame, n_lr: int) -> set[tuple[str, int]]:
 
 
 def verdict(ours: pd.DataFrame, paper: pd.DataFrame, chosen: pd.DataFrame,
-            settings: dict[str, Any]) -> str:
+            settings: dict[str, Any], n_test: int) -> str:
     """Plain words: the level, who is best per depth, and how each method holds up with depth."""
-    names = {v: k for k, v in PAPER_NAMES.items()}
     best = ours.idxmax()
     wins = (best == "snn").sum()
     shallow = [d for d in ours.columns if d <= 4]
@@ -360,23 +362,28 @@ def verdict(ours: pd.DataFrame, paper: pd.DataFrame, chosen: pd.DataFrame,
         f"Our AUCs are on average {gap:+.1f} points from the paper's (other data release, "
         "other features, a much smaller grid, so only the shape can be compared).",
         f"SNN is the best method at {wins} of {len(ours.columns)} depths "
-        f"(best per depth: {', '.join(f'{d}: {names.get(m, m)}' for d, m in best.items())}).",
+        f"(best per depth: {', '.join(f'{d}: {NAMES.get(m, m)}' for d, m in best.items())}).",
     ]
     if shallow and deep:
         drop = (ours[shallow].max(axis=1) - ours[deep].min(axis=1)).dropna().sort_values()
         words.append("Loss from the best shallow (2-4 layers) to the worst deep (16-32 "
                      "layers) network, smallest first: " + ", ".join(
-                         f"{names.get(m, m)} {v:.1f}" for m, v in drop.items()) + " points.")
+                         f"{NAMES.get(m, m)} {v:.1f}" for m, v in drop.items()) + " points.")
     top, epochs = max(settings["lr"]), settings["epochs"]
     at_top = int((chosen["lr"] == top).sum())
     capped = int((chosen["best_epoch"] >= epochs - 1).sum())
+    # Budget-limited when most chosen networks were still improving at the end.
+    budget = ("most networks are budget-limited, so wider nets, a longer budget and the "
+              "paper's dropout and L2 grid may move every curve up" if 2 * capped > len(chosen)
+              else "most chosen networks stopped early, so the epoch budget is not what "
+              "limits them; wider nets and the paper's dropout and L2 grid may still move "
+              "the curves")
     words.append(
         f"The larger learning rate ({top}) won {at_top} of {len(chosen)} selections, and "
         f"{capped} of the chosen networks kept one of the last two of the {epochs} epochs: "
-        "most networks are budget-limited, so wider nets, a longer budget and the paper's "
-        "dropout and L2 grid may move every curve up. This is one seed on one split of 784 "
-        "test compounds, with no test of significance: a margin of about one point at one "
-        "depth is weak evidence; the trend with depth is the stronger result.")
+        f"{budget}. This is one seed on one split of {n_test} test compounds, with no test "
+        "of significance: a margin of about one point at one depth is weak evidence; the "
+        "trend with depth is the stronger result.")
     return " ".join(words)
 
 
@@ -403,14 +410,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     with np.load(prepared) as data:
         n_rows, n_features, tasks = len(data["X"]), data["X"].shape[1], list(data["tasks"])
         split = "/".join(str(len(data[p])) for p in ("train", "valid", "test"))
+        n_test = len(data["test"])
     meta = {"command": command("reproduce_tox21.py", argv),
             "machine": machine(), "wall": wall_time(store), "data": "tox21.csv.gz",
             "rows": n_rows, "features": n_features, "scaling": args.scaling,
             "split": f"80/10/10 ({split} rows)", "seed": args.seed, "tasks": tasks,
             "figure": out.stem + "_depth.png", "settings": json.dumps(settings),
             "cut": CUT if not args.quick else ["smoke run: everything"],
-            "verdict": verdict(ours, paper[0], chosen, settings),
-            "n_lr": len(settings["lr"])}
+            "verdict": verdict(ours, paper[0], chosen, settings, n_test)}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page(ours, paper, chosen, meta))
     print(ours.round(1).to_string())

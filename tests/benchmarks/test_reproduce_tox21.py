@@ -109,3 +109,12 @@ def test_main_writes_the_page_and_figure_and_a_rerun_trains_nothing(script, fold
     assert len(script.read_store(store)) == n_rows
     assert "for 14 units, 1 process(es)" in out.read_text()
     assert json.loads(Path(str(store) + ".runs").read_text().splitlines()[0])["units"] == 14
+
+
+def test_rows_of_another_scaling_do_not_count_as_done(script, tmp_path):
+    quantile = script.plan(tmp_path / "tox21-prepared-seed0-quantile.npz", TINY, ["snn"], [2])
+    robust = script.plan(tmp_path / "tox21-prepared-seed0-robust.npz", TINY, ["snn"], [2])
+    rows = [{"method": u.method, "depth": u.depth, "seed": u.seed, "settings": u.settings}
+            for u in quantile]
+    assert script.pending(quantile, rows) == []
+    assert script.pending(robust, rows) == robust
