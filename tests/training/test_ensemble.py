@@ -1,5 +1,6 @@
 """fit_ensemble: k members of one spec trained as one stack, their predictions averaged."""
 
+import numpy as np
 import pytest
 import torch
 from torch.testing import assert_close
@@ -137,3 +138,18 @@ def test_bad_arguments_raise_clear_errors():
         fit_ensemble(_spec(), train, k=2, seeds=[0])
     with pytest.raises(ValueError, match="bootstrap=True"):
         fit_ensemble(_spec(), train, k=2, bagging=2)
+
+
+def test_smoothed_stopping_on_the_ensemble_keeps_its_best_smoothed_epoch():
+    train, valid = _data()
+    result = fit_ensemble(_spec(), train, valid, k=3, epochs=12, lr=0.5, stopping_window=3,
+                          progress=False)
+    history = result.history
+    # The ensemble's validation loss smoothed over 3 epochs decides, not each member's.
+    smoothed = history["valid_loss"].rolling(3, min_periods=1).mean()
+    np.testing.assert_allclose(history["smoothed_valid_loss"], smoothed, rtol=1e-12)
+    best = int(smoothed.idxmin())
+    assert result.best_epoch == history["epoch"][best]
+    with torch.no_grad():
+        loss = result.likelihood.loss(result.model.eval()(valid[0]), valid[1])
+    assert float(loss) == pytest.approx(history["valid_loss"][best], rel=1e-5)

@@ -46,7 +46,7 @@ from fnnlab.training.checks import TrainingData, check_positive_int
 from fnnlab.training.config import FitConfig
 from fnnlab.training.fit import fit
 from fnnlab.training.inputs import as_features, as_xy
-from fnnlab.training.record import validation_row
+from fnnlab.training.record import clone_state, monitor_name, monitor_value, validation_row
 from fnnlab.training.result import FitResult
 from fnnlab.training.stacked.allocator import paused_gc
 from fnnlab.training.stacked.model import NotStackable, StackedModel
@@ -58,10 +58,17 @@ _STOP_ON = ("ensemble", "member")
 
 
 class _EnsembleMonitor(StackMonitor):
-    """The ensemble's validation row every epoch; early stopping on its loss."""
+    """The ensemble's validation row every epoch; early stopping on its loss.
 
-    def __init__(self, patience: int | None) -> None:
+    With ``active`` the ensemble's best epoch is the one with the lowest monitored
+    loss (smoothed over ``window`` epochs if given, :func:`record.monitor_value`), and
+    every member ends with its weights of that epoch; ``patience`` stops the stack.
+    """
+
+    def __init__(self, active: bool, patience: int | None, window: int | None) -> None:
+        self.active, self.window = active, window
         self.stopper = EarlyStopping(patience) if patience is not None else None
+        self.monitor = monitor_name(True, window)
         self.rows: list[dict[str, float]] = []
         self.best_score, self.best_epoch = math.inf, 0
         self.best: list[Tensor] | None = None
@@ -77,13 +84,13 @@ class _EnsembleMonitor(StackMonitor):
         combined = self.lik.combine(list(outs[active.to(outs.device)]))
         row = validation_row(combined, self.yv, self.lik, self.metrics, self.yv_true)
         self.rows.append({"epoch": epoch, **row})
-        score = row["valid_loss"]
-        if self.stopper is None:
+        if not self.active:
             return False
+        score = monitor_value(self.rows, self.monitor, self.window)
         if score < self.best_score:
             self.best_score, self.best_epoch = score, epoch
             self.best = net.snapshot()
-        return self.stopper.update(score)
+        return self.stopper is not None and self.stopper.update(score)
 
     @torch.no_grad()
     def on_train_end(self, net: StackedModel) -> None:
@@ -143,7 +150,9 @@ def fit_ensemble(spec: FNNSpec | nn.Module, train: Any, valid: Any = None, *, k:
     cfg = FitConfig.from_options(options, config, where="fit_ensemble")
     configs, rows = _member_setup(spec, train, valid, cfg, k, bootstrap, seeds, stop_on)
     members = _new_members(spec, configs)
-    lik_monitor = _EnsembleMonitor(cfg.early_stopping if stop_on == "ensemble" else None)
+    on_ensemble = stop_on == "ensemble" and (cfg.early_stopping is not None
+                                             or cfg.stopping_window is not None)
+    lik_monitor = _EnsembleMonitor(on_ensemble, cfg.early_stopping, cfg.stopping_window)
     results = None
     # Only fnnlab's own networks stack: an arbitrary module's forward need not broadcast
     # over the leading member dimension (as in fit).
@@ -152,18 +161,17 @@ def fit_ensemble(spec: FNNSpec | nn.Module, train: Any, valid: Any = None, *, k:
             with paused_gc():
                 results = train_stack(members, configs, train, valid, stacklevel=2,
                                       rows=rows, monitor=lik_monitor)
-        except NotStackable:
-            members = _new_members(spec, configs)
+        except NotStackable:  # raised before any member is touched
+            pass
     if results is None:
-        if stop_on == "ensemble" and cfg.early_stopping is not None:
+        if on_ensemble:
             raise ValueError(
                 "fit_ensemble: early stopping on the ensemble needs the stacked engine, "
                 "which these options or layers do not allow (callbacks, checkpoints, bf16, "
                 "a callable optimizer or a layer without a stacked twin). Pass "
                 "stop_on='member' to stop each member on its own validation loss.")
         results = _fit_one_by_one(members, configs, train, valid, rows)
-    return _ensemble_result(results, lik_monitor, stop_on == "ensemble" and
-                            cfg.early_stopping is not None)
+    return _ensemble_result(results, lik_monitor, on_ensemble)
 
 
 def _new_members(spec: FNNSpec | nn.Module, configs: list[FitConfig]) -> list[nn.Module]:
@@ -189,7 +197,8 @@ def _member_setup(spec: FNNSpec | nn.Module, train: Any, valid: Any, cfg: FitCon
                          "fit_ensemble.")
     if stop_on not in _STOP_ON:
         raise ValueError(f"stop_on must be one of {', '.join(_STOP_ON)}, got {stop_on!r}.")
-    if stop_on == "ensemble" and cfg.early_stopping is not None and valid is None:
+    if (stop_on == "ensemble" and valid is None
+            and (cfg.early_stopping is not None or cfg.stopping_window is not None)):
         raise ValueError("fit_ensemble: early stopping on the ensemble needs valid data; "
                          "pass valid=..., or stop_on='member' (training loss).")
     if seeds is None:
@@ -197,9 +206,11 @@ def _member_setup(spec: FNNSpec | nn.Module, train: Any, valid: Any, cfg: FitCon
     seeds = list(seeds)
     if len(seeds) != k:
         raise ValueError(f"fit_ensemble: seeds has {len(seeds)} values for k={k} members.")
+    # Stopping on the ensemble is the monitor's: the members neither stop nor smooth.
     member_stop = cfg.early_stopping if stop_on == "member" else None
-    configs = [dataclasses.replace(cfg, seed=int(s), early_stopping=member_stop)
-               for s in seeds]
+    member_window = cfg.stopping_window if stop_on == "member" else None
+    configs = [dataclasses.replace(cfg, seed=int(s), early_stopping=member_stop,
+                                   stopping_window=member_window) for s in seeds]
     rows = None
     if bootstrap:
         n = len(as_xy(train, "train")[0])
@@ -237,8 +248,7 @@ def _ensemble_result(results: list[FitResult], monitor: _EnsembleMonitor,
     reasons = sorted({r.stop_reason for r in results})
     best_epoch = monitor.best_epoch if stopped_on_ensemble else None
     return FitResult(model=ensemble, history=history, best_epoch=best_epoch,
-                     best_state={key: v.detach().cpu().clone()
-                                 for key, v in ensemble.state_dict().items()},
+                     best_state=clone_state(ensemble),
                      stop_reason=", ".join(reasons), likelihood=lik, members=results)
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from fnnlab.training import checkpoint as _ckpt
 from fnnlab.training.callbacks import Callback, EarlyStopping, FitState, ProgressBar
@@ -35,6 +35,7 @@ from fnnlab.training.checks import check_outputs, load_data, resolve_device
 from fnnlab.training.config import PRECISIONS, FitConfig
 from fnnlab.training.optimizers import make_optimizer
 from fnnlab.training.record import (
+    clone_state,
     divergence_message,
     finish_run,
     history_frame,
@@ -61,10 +62,6 @@ _EVAL_CHUNK = 8192
 # The options a resumed run must share with the run that wrote the checkpoint.
 _RESUME_KEYS = ("optimizer", "lr", "epochs", "batch_size", "seed", "schedule", "warmup",
                 "stopping_window")
-
-
-def _clone_state(model: nn.Module) -> dict[str, Tensor]:
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def fit(model: nn.Module, train: Any, valid: Any = None, *, config: FitConfig | None = None,
@@ -184,7 +181,7 @@ class _Loop:
             self.state = FitState(model=model, optimizer=self.opt, schedule=self.sched,
                                   monitor=monitor_name(self.data.xv is not None,
                                                        cfg.stopping_window))
-            self.best_state = _clone_state(model)
+            self.best_state = clone_state(model)
             start = self._resume() if cfg.resume is not None else 1
             self.state.epoch = start - 1
             show = sys.stderr.isatty() if cfg.progress is None else cfg.progress
@@ -229,7 +226,7 @@ class _Loop:
             score = monitor_value(state.history, state.monitor, cfg.stopping_window)
             if score < state.best_score:
                 state.best_epoch, state.best_score = epoch, score
-                self.best_state = _clone_state(self.model)
+                self.best_state = clone_state(self.model)
             for cb in self.cbs:
                 cb.on_epoch_end(state)
             self.sched.step(score if math.isfinite(score) else math.inf)

@@ -21,8 +21,8 @@ from torch import Tensor, nn
 from fnnlab.likelihoods import Likelihood
 from fnnlab.training.metrics import METRICS
 
-__all__ = ["SMOOTHED", "divergence_message", "finish_run", "history_frame", "monitor_name",
-           "monitor_value", "validation_row"]
+__all__ = ["SMOOTHED", "clone_state", "divergence_message", "finish_run", "history_frame",
+           "monitor_name", "monitor_value", "validation_row"]
 
 #: Prefix of the history column that holds a smoothed monitored loss.
 SMOOTHED = "smoothed_"
@@ -46,6 +46,11 @@ def validation_row(out: Tensor, y: Tensor, lik: Likelihood, metrics: Sequence[st
     for name in metrics:
         row[f"valid_{name}"] = METRICS.get(name)(y_true, y_pred, y_proba)
     return row
+
+
+def clone_state(model: nn.Module) -> dict[str, Tensor]:
+    """A CPU copy of ``model``'s state dict: the best epoch's weights, kept aside."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def monitor_name(has_valid: bool, window: int | None) -> str:
