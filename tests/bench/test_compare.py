@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from fnnlab.bench import ResultStore, compare, table_from_store
+from fnnlab.bench.compare import summarize
 from fnnlab.bench.store import SCHEMA_VERSION
 
 # Fast baselines only: the protocol, store and statistics do not depend on the model.
@@ -384,3 +385,22 @@ def test_networks_learn_standardized_targets_and_are_scored_in_target_units(tmp_
     scores = result.results.set_index("method").scores
     assert result.metric == "rmse" and 10 < scores["snn"]["test_rmse"] < 500
     assert scores["snn"]["test_r2"] > 0.8
+
+
+def test_each_task_table_counts_the_failed_jobs_of_its_own_data_sets():
+    def row(method, dataset, metric, score, status="ok"):
+        return {"method": method, "kind": "fnn", "dataset": dataset, "seed": 0, "fold": None,
+                "params": {"depth": 2}, "status": status,
+                "scores": {f"valid_{metric}": score, f"test_{metric}": score}}
+
+    rows = pd.DataFrame([row("snn", "a", "accuracy", 0.9), row("msra", "a", "accuracy", 0.8),
+                         row("snn", "b", "rmse", 1.0), row("msra", "b", "rmse", 2.0),
+                         row("snn", "b", "rmse", float("nan"), status="failed")])
+    config = {"methods": ["snn", "msra"], "datasets": ["a", "b"], "metric": None,
+              "metrics": {"a": "accuracy", "b": "rmse"}, "protocol": "random", "seeds": [0],
+              "tasks": {"a": "classification", "b": "regression"}}
+    result = summarize(rows, config)
+    failed = {task: dict(zip(t["method"], t["failed_jobs"], strict=True))
+              for task, t in result.tables.items()}
+    assert failed == {"classification": {"snn": 0, "msra": 0},
+                      "regression": {"snn": 1, "msra": 0}}

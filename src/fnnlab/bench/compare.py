@@ -254,14 +254,15 @@ def summarize(rows: pd.DataFrame, config: dict[str, Any], *,
     per.insert(2, "metric", per["dataset"].map(metrics))
     per.insert(2, "task", per["dataset"].map(tasks))
     scores, errors = (_matrix(per, column, datasets, methods) for column in ("score", "error"))
-    failed = rows[rows["status"] != "ok"].groupby("method").size() if len(rows) else {}
     folds = _fold_errors(ok)
     tables = {task: _method_table(errors[[tasks[d] == task for d in errors.index]],
-                                  folds[folds["dataset"].map(tasks) == task], metrics,
-                                  methods, failed, config.get("correction"))
+                                  folds[folds["dataset"].map(tasks) == task], metrics, methods,
+                                  _failed_jobs(rows, [d for d in datasets if tasks[d] == task]),
+                                  config.get("correction"))
               for task in dict.fromkeys(tasks[d] for d in datasets)}
     table = (next(iter(tables.values())) if len(tables) == 1 else
-             _method_table(errors, folds, metrics, methods, failed, config.get("correction")))
+             _method_table(errors, folds, metrics, methods, _failed_jobs(rows, datasets),
+                           config.get("correction")))
     complete = errors.dropna()
     testable = complete.shape[1] >= 2 and complete.shape[0] >= 1
     friedman = (_stats.friedman(complete, higher_is_better=False) if testable
@@ -300,6 +301,14 @@ def _fold_errors(selected: pd.DataFrame) -> pd.DataFrame:
     columns = ["error", "train_seconds", "n_train", "predict_seconds", "n_predict"]
     frame[columns] = frame[columns].astype(float)
     return frame.groupby(["dataset", "fold", "method"])[columns].mean().reset_index()
+
+
+def _failed_jobs(rows: pd.DataFrame, datasets: list[str]) -> pd.Series:
+    """Failed jobs per method on ``datasets`` (a task's table counts its own)."""
+    if not len(rows):
+        return pd.Series(dtype=int)
+    failed = rows[(rows["status"] != "ok") & rows["dataset"].isin(datasets)]
+    return failed.groupby("method").size()
 
 
 def _method_table(errors: pd.DataFrame, folds: pd.DataFrame, metrics: dict[str, str],
