@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
+from scipy import special
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_consistent_length, check_random_state
@@ -191,11 +192,10 @@ class _FNNEstimator(BaseEstimator):
         spec = self._spec(self.n_features_in_, n_outputs)
         if first:
             seed = self._seed()
-            # Seeded inside fork_rng: reproducible from random_state, and the caller's
-            # RNG is left untouched.
-            model = build(spec, seed=seed)
             self.spec_ = spec
-            self.model_ = model
+            # Seeded inside fork_rng: reproducible from random_state, and the caller's RNG
+            # is left untouched. An ensemble builds its members from the spec itself.
+            self.model_ = build(spec, seed=seed) if self.ensemble == 1 else None
             self.n_iter_ = 0
             self.history_ = None
             self._optimizer = None
@@ -408,7 +408,7 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         is None.
     tol : float, default=1e-4
         The least decrease of the training loss that counts as an improvement when
-        ``validation_fraction`` is None.
+        ``validation_fraction`` is None (one network; ``ensemble`` members ignore it).
     random_state : int, RandomState or None, default=None
         Seed of the weight initialization, the minibatch order and dropout. An int
         gives the same network on every fit (on CPU); None gives a different one.
@@ -422,8 +422,10 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         Show a progress bar.
     ensemble : int, default=1
         Members trained as one stacked model by :func:`fnnlab.fit_ensemble` (seeds
-        ``seed, seed + 1, ...``; early stopping on the ensemble's validation loss);
-        ``predict_proba`` averages their probabilities. 1 trains one network.
+        ``seed, seed + 1, ...``); with a ``validation_fraction``, early stopping on the
+        ensemble's validation loss, without one each member stops on its own training
+        loss (without ``tol``). ``predict_proba`` averages their probabilities. 1
+        trains one network.
     scaling : {"none", "standard", "robust", "quantile"}, default="none"
         How the features are scaled before the network (``fnnlab.data.scaling``):
         not at all, z-scores, RealMLP's robust scaling with smooth clipping, or a
@@ -587,7 +589,7 @@ class FNNClassifier(ClassifierMixin, _FNNEstimator):
         """
         z = self._outputs(X)
         if self.multilabel_:
-            return 1.0 / (1.0 + np.exp(-z))
+            return special.expit(z)  # no overflow warning for very negative logits
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         return p / p.sum(axis=1, keepdims=True)

@@ -62,6 +62,7 @@ _SCALED_TARGET_LIKELIHOODS = ("gaussian", "laplace")
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``train`` subcommand."""
+    from fnnlab.data import IMPUTE_STRATEGIES, NON_NUMERIC
     from fnnlab.likelihoods import LIKELIHOODS
     from fnnlab.models import METHODS
     from fnnlab.training import OPTIMIZERS, SCHEDULES
@@ -107,10 +108,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--kind", action="append", default=[], metavar="COLUMN=KIND",
                    help="declare a feature column numeric or categorical (repeatable); "
                         "others are inferred")
-    p.add_argument("--non-numeric", default="error", choices=("error", "missing"),
+    p.add_argument("--non-numeric", default="error", choices=NON_NUMERIC,
                    help="values that are not numbers in a numeric column: an error "
                         "(default) or missing values (then pass --impute)")
-    p.add_argument("--impute", default=None, choices=("mean", "median", "most_frequent"),
+    p.add_argument("--impute", default=None, choices=IMPUTE_STRATEGIES,
                    help="fill missing feature values with this training statistic "
                         "(default: missing values are an error)")
     p.add_argument("--scaling", default="standard", type=scaling,
