@@ -220,17 +220,19 @@ class _Stack:
         self.max_norm = self.max_norm.to(dev)
         in_noise, self.w_noise = _column(configs, "input_noise"), _column(configs,
                                                                            "weight_noise")
-        self.clip_norm = _column(configs, "clip_norm").to(dev)
-        self.clip_value = _column(configs, "clip_value").to(dev).view(-1, 1, 1)
+        clip_norm, clip_value = _column(configs, "clip_norm"), _column(configs, "clip_value")
         # Decided once: most runs use none of these, and each test would cost a sync per
-        # step.
+        # step. An unused clip is None.
         self.noisy_inputs = [i for i, s in enumerate(in_noise.tolist()) if s > 0]
         self.in_noise = in_noise.to(dev).view(-1, 1, 1)
-        self.noisy_weights = bool((self.w_noise > 0).any())
+        self.noisy_weights = [i for i, s in enumerate(self.w_noise.tolist()) if s > 0]
+        self.noise_links = [link for link in self.net.links
+                            if any(link.tensor is w for w in self.matrices)]
         self.use_l1 = bool((self.l1 > 0).any())
         self.use_max_norm = bool(torch.isfinite(self.max_norm).any())
-        self.use_clip = bool(torch.isfinite(self.clip_norm).any()
-                             or torch.isfinite(self.clip_value).any())
+        self.clip_norm = clip_norm.to(dev) if torch.isfinite(clip_norm).any() else None
+        self.clip_value = (clip_value.to(dev) if torch.isfinite(clip_value).any() else None)
+        self.use_clip = self.clip_norm is not None or self.clip_value is not None
         # Plain SGD: fused dense layers take their step inside the backward pass, where
         # their weights and gradients are still in cache (fnnlab.training.stacked.fused);
         # not with clipping, weight noise or L1, which need every gradient before any step.
@@ -301,7 +303,8 @@ class _Stack:
             if m == 1 and n > 1:
                 break
             xb, yb = self._batch(perms, lo)
-            saved = _add_weight_noise(self.net, self.matrices, self.w_noise, self.gens) \
+            saved = _add_weight_noise(self.noise_links, self.matrices, self.w_noise,
+                                      self.noisy_weights, self.gens) \
                 if self.noisy_weights else None
             losses = self.loss_fn(self.net(xb).float(), yb)
             # One number per step while all is well: a non-finite loss makes the sum
@@ -430,13 +433,15 @@ class _Stack:
 
 
 @torch.no_grad()
-def _add_weight_noise(net: StackedModel, matrices: list[Tensor], std: Tensor,
+def _add_weight_noise(links: list, matrices: list[Tensor], std: Tensor, noisy: list[int],
                       gens: list[torch.Generator]) -> list[Tensor]:
-    """fit's WeightNoise for every member with std > 0, drawn from the member's generator."""
+    """fit's WeightNoise for the ``noisy`` members (std > 0), from each one's generator.
+
+    ``links`` are the stacked model's links of ``matrices``, in their order.
+    """
     saved = [w.detach().clone() for w in matrices]
-    links = [link for link in net.links if any(link.tensor is w for w in matrices)]
     noises = [torch.zeros_like(w) for w in matrices]
-    for i in torch.nonzero(std > 0).flatten().tolist():
+    for i in noisy:
         for link, noise in zip(links, noises, strict=True):
             shape = link.members[i].shape
             link.view(noise, i).copy_(torch.randn(shape, generator=gens[i]))
@@ -447,13 +452,13 @@ def _add_weight_noise(net: StackedModel, matrices: list[Tensor], std: Tensor,
 
 
 @torch.no_grad()
-def _clip_(grads: list[Tensor], clip_norm: Tensor, clip_value: Tensor) -> None:
-    """torch's clip_grad_value_ then clip_grad_norm_, per member (inf: no clipping)."""
-    if bool(torch.isfinite(clip_value).any()):
+def _clip_(grads: list[Tensor], clip_norm: Tensor | None, clip_value: Tensor | None) -> None:
+    """torch's clip_grad_value_ then clip_grad_norm_, per member (inf or None: no clipping)."""
+    if clip_value is not None:
         for g in grads:
             bound = clip_value.view(-1, *([1] * (g.dim() - 1)))
             torch.clamp(g, min=-bound, max=bound, out=g)
-    if bool(torch.isfinite(clip_norm).any()):
+    if clip_norm is not None:
         norms = torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads], 1)
         total = torch.linalg.vector_norm(norms, dim=1)
         coef = torch.clamp(clip_norm / (total + 1e-6), max=1.0)
