@@ -64,12 +64,24 @@ def test_first_rung_equals_the_first_epochs_of_fit():
     assert row["valid_loss"] == pytest.approx(alone.history["valid_loss"].iloc[-1], rel=1e-5)
 
 
-def test_dropout_and_weight_decay_are_searched_per_member():
+def test_dropout_and_weight_decay_are_searched_per_member(monkeypatch):
     train, valid = _data()
+    first = []
+    original = search_module.train_stack
+
+    def recording(models, configs, *args, **kwargs):
+        if not first:  # the first rung trains every configuration
+            first.append(([m.spec.dropout for m in models], [c.weight_decay for c in configs]))
+        return original(models, configs, *args, **kwargs)
+
+    monkeypatch.setattr(search_module, "train_stack", recording)
     result = run_search(SPEC, train, valid, budget=2, progress=False, lr=0.05,
                                space={"dropout": [0.0, 0.1], "weight_decay": [0.0, 1e-3]})
     assert len(result.trials) == 4
     assert set(result.params) == {"dropout", "weight_decay"}
+    dropouts, decays = first[0]
+    assert sorted(zip(dropouts, decays, strict=True)) == [
+        (0.0, 0.0), (0.0, 1e-3), (0.1, 0.0), (0.1, 1e-3)]
 
 
 def test_bad_arguments_raise_clear_errors():
