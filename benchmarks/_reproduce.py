@@ -113,16 +113,19 @@ def wall_time(store: Path) -> str:
             f"{max(r['load'] for r in runs):.1f} at the end")
 
 
-def machine() -> str:
-    """One line about this machine: CPU, cores, Python, torch, fnnlab."""
-    cpu = platform.processor() or platform.machine()
+def cpu() -> str:
+    """The CPU's model name (Linux), else what ``platform`` knows."""
     try:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next(line.split(":", 1)[1].strip() for line in lines
-                   if line.startswith("model name"))
+        return next(line.split(":", 1)[1].strip() for line in lines
+                    if line.startswith("model name"))
     except (OSError, StopIteration):
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores shared with other jobs (load average "
+        return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """One line about this machine: CPU, cores, Python, torch, fnnlab."""
+    return (f"{cpu()}, {os.cpu_count()} cores shared with other jobs (load average "
             f"{os.getloadavg()[0]:.1f} when the page was written, so wall times are noisy), "
             f"Python {platform.python_version()}, torch {torch.__version__}, "
             f"fnnlab {fnnlab.__version__}")

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from _reproduce import cpu
 
 from fnnlab.bench import compare
 from fnnlab.bench import stats as bench_stats
@@ -180,9 +181,14 @@ def _write_capped_split(source: Path, target: Path, y: np.ndarray) -> None:
         part["train"] = sorted(int(i) for i in _two_per_class(keep, train, y, rng))
     text = json.dumps(spec, sort_keys=True)
     # mtime=0: the same cap writes the same bytes, so a resumed run keeps its keys.
-    if not target.exists() or gzip.open(target, "rt").read() != text:
+    if not target.exists() or _gz_text(target) != text:
         with open(target, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
             f.write(text.encode())
+
+
+def _gz_text(path: Path) -> str:
+    with gzip.open(path, "rt") as f:
+        return f.read()
 
 
 def _two_per_class(keep: np.ndarray, train: np.ndarray, y: np.ndarray,
@@ -208,15 +214,7 @@ def _two_per_class(keep: np.ndarray, train: np.ndarray, y: np.ndarray,
 
 def machine() -> dict[str, Any]:
     """Cores, CPU, torch version and threads of this run."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cores": os.cpu_count(), "cpu": cpu, "torch": torch.__version__,
+    return {"cores": os.cpu_count(), "cpu": cpu(), "torch": torch.__version__,
             "python": platform.python_version(), "host": platform.node()}
 
 
@@ -327,16 +325,19 @@ def _done_datasets(result: Any) -> list[str]:
     """Data sets whose every planned job is in the store."""
     rows = result.results
     seeds = len(result.config["seeds"])
-    per_seed = sum(len(_points(m)) for m in METHODS) + sum(
-        len(grid_points(dict(BASELINE_GRIDS[b]))) for b in BASELINES)
     counts = rows.groupby("dataset").size() if len(rows) else pd.Series(dtype=int)
-    return [d for d in result.config["datasets"] if counts.get(d, 0) >= per_seed * seeds]
+    return [d for d in result.config["datasets"]
+            if counts.get(d, 0) >= _jobs_per_seed() * seeds]
+
+
+def _jobs_per_seed() -> int:
+    """Jobs of one data set and seed: every method's and baseline's grid points."""
+    return (sum(len(_points(m)) for m in METHODS)
+            + sum(len(grid_points(dict(BASELINE_GRIDS[b]))) for b in BASELINES))
 
 
 def _expected_jobs(n_datasets: int, seeds: int) -> int:
-    per = sum(len(grid_points(method_grid(GRID, m, baseline=False))) for m in METHODS)
-    per += sum(len(grid_points(dict(BASELINE_GRIDS[b]))) for b in BASELINES)
-    return per * n_datasets * seeds
+    return _jobs_per_seed() * n_datasets * seeds
 
 
 def write_page(args: argparse.Namespace, folder: Path) -> None:
