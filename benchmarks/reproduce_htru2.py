@@ -129,7 +129,7 @@ def plan(path: Path, grid: dict[str, dict[str, list[Any]]], methods: Sequence[st
     folds = cv_folds(table.y, table.task, n_folds=n_folds, n_repeats=1, seed=seed)
     points = method_points(grid, methods)
     order = sorted(methods, key=lambda m: m not in ("resnet", "highway"))
-    return [Unit(fold.fold, m, tuple(json.dumps(p, sort_keys=True) for p in points[m]),
+    return [Unit(fold.fold, m, tuple(_point(p) for p in points[m]),
                  fold.train, fold.test, str(path), seed)
             for fold in folds for m in order]
 
@@ -167,6 +167,11 @@ def run_unit(unit: Unit) -> list[dict[str, Any]]:
     return rows
 
 
+def _point(params: dict[str, Any]) -> str:
+    """A grid point as sorted JSON: its identity in units, rows and selections."""
+    return json.dumps(params, sort_keys=True)
+
+
 def _key(row_or_unit: Any) -> tuple[int, str, int]:
     if isinstance(row_or_unit, Unit):
         return row_or_unit.fold, row_or_unit.method, row_or_unit.seed
@@ -177,7 +182,7 @@ def pending(units: Iterable[Unit], rows: Iterable[dict[str, Any]]) -> list[Unit]
     """Units with a grid point that has no stored row."""
     done: dict[tuple[int, str, int], set[str]] = {}
     for row in rows:
-        done.setdefault(_key(row), set()).add(json.dumps(row["params"], sort_keys=True))
+        done.setdefault(_key(row), set()).add(_point(row["params"]))
     return [u for u in units if not set(u.points) <= done.get(_key(u), set())]
 
 
@@ -206,13 +211,13 @@ def summarize(rows: Sequence[dict[str, Any]], units: Sequence[Unit],
     """
     wanted = {(_key(u), p) for u in units for p in u.points}
     frame = pd.DataFrame([r for r in rows
-                          if (_key(r), json.dumps(r["params"], sort_keys=True)) in wanted])
+                          if (_key(r), _point(r["params"])) in wanted])
     chosen = select(frame, "roc_auc")
     # The epochs the chosen points trained, to tell a budget-limited selection on the page.
-    frame["_point"] = frame["params"].map(lambda p: json.dumps(p, sort_keys=True))
+    frame["_point"] = frame["params"].map(_point)
     trained = frame.set_index(["method", "fold", "_point"])[["epochs", "stop_reason"]]
-    chosen = chosen.join(trained, on=["method", "fold", chosen["params"].map(
-        lambda p: json.dumps(p, sort_keys=True)).rename("_point")])
+    chosen = chosen.join(trained, on=["method", "fold",
+                                      chosen["params"].map(_point).rename("_point")])
     methods = sorted(dict.fromkeys(u.method for u in units), key=_order)
     per_fold = chosen.pivot(index="fold", columns="method", values="test")[methods]
     p = stats.wilcoxon_vs_best(per_fold, best="snn") if "snn" in methods else np.nan
